@@ -1,0 +1,1 @@
+"""methodzoo-cud (under construction)."""

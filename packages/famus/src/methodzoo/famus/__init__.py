@@ -1,0 +1,1 @@
+"""methodzoo-famus (under construction)."""

@@ -1,0 +1,1 @@
+"""methodzoo-graphrank (under construction)."""

@@ -1,0 +1,1 @@
+"""methodzoo-ict-codec (under construction)."""

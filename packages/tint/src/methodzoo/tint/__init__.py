@@ -1,0 +1,1 @@
+"""methodzoo-tint (under construction)."""

@@ -1,0 +1,213 @@
+"""The benchmark runner behind ``methodzoo bench``.
+
+Each method package registers one :class:`Benchmark` under the entry-point group
+``methodzoo.benchmarks``. The runner finds the installed ones (never importing a method package
+by name), runs them with a :class:`BenchContext`, and writes under ``--out``:
+
+    results.json        {"<method>": {"<metric>": value, ...}, ..., "environment": {...}}
+    report.md           each method's tables and plots, with the environment
+    <method>/...        the PNG plots and any files the benchmark wrote
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points, version
+from pathlib import Path
+from typing import Any, Literal
+
+from methodzoo.shared.errors import UserError
+from methodzoo.shared.io import atomic_write_text, to_jsonable, write_json
+from methodzoo.shared.progress import progress
+
+BENCHMARK_GROUP = "methodzoo.benchmarks"
+Profile = Literal["quick", "full"]
+Scalar = float | int | str | bool | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the report: a title, column names and rows of values."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+    def to_markdown(self) -> str:
+        header = "| " + " | ".join(self.columns) + " |"
+        rule = "|" + "|".join("---" for _ in self.columns) + "|"
+        body = ["| " + " | ".join(_format_cell(v) for v in row) + " |" for row in self.rows]
+        return "\n".join([f"**{self.title}**", "", header, rule, *body])
+
+
+@dataclass
+class BenchResult:
+    """What a benchmark returns: headline metrics (flat, JSON-able), tables, plots, notes."""
+
+    metrics: dict[str, Scalar]
+    tables: list[Table] = field(default_factory=list)
+    plots: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BenchContext:
+    """What the runner hands a benchmark."""
+
+    profile: Profile
+    out_dir: Path
+    seed: int = 0
+    device: str = "auto"
+    show_progress: bool | None = None
+
+    @property
+    def quick(self) -> bool:
+        return self.profile == "quick"
+
+    def progress(self, iterable: Any = None, *, total: int | None = None, desc: str = "") -> Any:
+        return progress(iterable, total=total, desc=desc, enabled=self.show_progress)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A method's registered benchmark: ``run(context) -> BenchResult``."""
+
+    name: str
+    run: Callable[[BenchContext], BenchResult]
+    description: str = ""
+    claim: str = ""
+
+
+def discover_benchmarks() -> dict[str, Benchmark]:
+    """The benchmarks registered by installed method packages, keyed by method name."""
+    found: dict[str, Benchmark] = {}
+    for entry in entry_points(group=BENCHMARK_GROUP):
+        try:
+            benchmark = entry.load()
+        except Exception as error:  # a broken plug-in must not hide the others
+            raise UserError(f"benchmark {entry.name!r} failed to load: {error}") from error
+        if not isinstance(benchmark, Benchmark):
+            raise UserError(f"entry point {entry.name!r} is not a methodzoo Benchmark")
+        found[entry.name] = benchmark
+    return found
+
+
+def environment() -> dict[str, Any]:
+    """Where the numbers were measured."""
+    import os
+
+    import torch
+
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(),
+        "methodzoo_shared": _version("methodzoo-shared"),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+@dataclass
+class BenchRun:
+    results: dict[str, BenchResult]
+    seconds: dict[str, float]
+    environment: dict[str, Any]
+    out_dir: Path
+
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {name: dict(r.metrics) for name, r in self.results.items()}
+        summary["environment"] = self.environment
+        return to_jsonable(summary)
+
+
+def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
+                   out_dir: str | Path = "bench-out", seed: int = 0, device: str = "auto",
+                   benchmarks: Mapping[str, Benchmark] | None = None,
+                   show_progress: bool | None = None,
+                   log: Callable[[str], None] | None = None) -> BenchRun:
+    """Run the named benchmarks (all when ``names`` is empty) and write the results."""
+    available = dict(benchmarks) if benchmarks is not None else discover_benchmarks()
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        valid = ", ".join(sorted(available)) or "(no method package installed)"
+        raise UserError(f"no benchmark named {', '.join(unknown)}; installed: {valid}")
+    selected = list(names) or sorted(available)
+    if not selected:
+        raise UserError("no benchmarks installed: install a methodzoo method package")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, BenchResult] = {}
+    seconds: dict[str, float] = {}
+    for name in progress(selected, desc="benchmarks", enabled=show_progress):
+        if log:
+            log(f"running benchmark {name} ({profile})")
+        context = BenchContext(profile=profile, out_dir=out / name, seed=seed, device=device,
+                               show_progress=show_progress)
+        context.out_dir.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        result = available[name].run(context)
+        seconds[name] = time.perf_counter() - start
+        result.metrics.setdefault("benchmark_seconds", round(seconds[name], 2))
+        results[name] = result
+        write_json(context.out_dir / "results.json", {"metrics": result.metrics, "details": result.details})
+    run = BenchRun(results, seconds, environment(), out)
+    write_json(out / "results.json", run.summary())
+    atomic_write_text(out / "report.md", render_report(run, available, profile))
+    return run
+
+
+def render_report(run: BenchRun, benchmarks: Mapping[str, Benchmark], profile: str) -> str:
+    lines = [f"# methodzoo benchmark report ({profile} profile)", ""]
+    for name, result in run.results.items():
+        bench = benchmarks[name]
+        lines += [f"## {name}", ""]
+        if bench.claim:
+            lines += [f"Claim checked: {bench.claim}", ""]
+        lines += [f"Run time: {run.seconds[name]:.1f} s", ""]
+        lines += [Table("Headline metrics", ["metric", "value"],
+                        [[k, v] for k, v in result.metrics.items()]).to_markdown(), ""]
+        for table in result.tables:
+            lines += [table.to_markdown(), ""]
+        for plot in result.plots:
+            lines += [f"![{plot.stem}]({Path(plot).resolve().relative_to(run.out_dir.resolve())})", ""]
+        for note in result.notes:
+            lines += [f"- {note}"]
+        lines.append("")
+    lines += ["## Environment", ""]
+    lines += [f"- {k}: {v}" for k, v in run.environment.items()]
+    return "\n".join(lines) + "\n"
+
+
+def format_summary_table(run: BenchRun) -> str:
+    """The plain-text table printed at the end of ``methodzoo bench``."""
+    rows = [(name, key, _format_cell(value))
+            for name, result in run.results.items() for key, value in result.metrics.items()]
+    width_name = max([len("method"), *(len(r[0]) for r in rows)])
+    width_key = max([len("metric"), *(len(r[1]) for r in rows)])
+    lines = [f"{'method':<{width_name}}  {'metric':<{width_key}}  value"]
+    lines += [f"{n:<{width_name}}  {k:<{width_key}}  {v}" for n, k, v in rows]
+    return "\n".join(lines)
+
+
+def _format_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except Exception:
+        return None

@@ -1,0 +1,15 @@
+"""Helpers for methodzoo's tests: writers of the standard on-disk dataset formats, statistical
+bands, and running code under Triton's CPU interpreter. Used by the tests of every package."""
+
+from methodzoo.shared.testing.formats import write_cifar_batches, write_idx, write_png_folder
+from methodzoo.shared.testing.stats import binomial_band
+from methodzoo.shared.testing.triton import run_in_triton_interpreter, skip_without_triton
+
+__all__ = [
+    "binomial_band",
+    "run_in_triton_interpreter",
+    "skip_without_triton",
+    "write_cifar_batches",
+    "write_idx",
+    "write_png_folder",
+]
