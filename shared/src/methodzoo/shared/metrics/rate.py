@@ -1,0 +1,72 @@
+"""Rates: bits per pixel, estimated bits from likelihoods, Bjøntegaard deltas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from methodzoo.shared.errors import UserError
+
+
+def bits_per_pixel(num_bytes_or_bits: float, num_pixels: int, *, unit: str = "bytes") -> float:
+    """``8·bytes / pixels`` (or ``bits / pixels`` with ``unit="bits"``)."""
+    if num_pixels <= 0:
+        raise UserError(f"number of pixels must be positive, got {num_pixels}")
+    bits = num_bytes_or_bits * (8 if unit == "bytes" else 1)
+    return float(bits) / num_pixels
+
+
+def estimated_bits(likelihoods: Iterable[torch.Tensor]) -> torch.Tensor:
+    """Ideal code length ``−Σ log2 p`` summed over every likelihood tensor."""
+    return sum((-torch.log2(p).sum() for p in likelihoods), torch.zeros(()))
+
+
+def _check_curve(rates: Sequence[float], quality: Sequence[float], name: str) -> tuple[np.ndarray, np.ndarray]:
+    r = np.asarray(rates, dtype=np.float64)
+    q = np.asarray(quality, dtype=np.float64)
+    if r.shape != q.shape or r.ndim != 1 or len(r) < 4:
+        raise UserError(f"{name}: need at least 4 (rate, quality) points of equal length, got {r.shape} and {q.shape}")
+    if np.any(r <= 0):
+        raise UserError(f"{name}: rates must be positive")
+    order = np.argsort(q)
+    return np.log(r[order]), q[order]
+
+
+def bd_rate(rate_anchor: Sequence[float], psnr_anchor: Sequence[float],
+            rate_test: Sequence[float], psnr_test: Sequence[float]) -> float:
+    """Bjøntegaard delta rate in percent: the average rate change of the test codec at equal
+    quality, over the overlapping quality range (cubic fit of log-rate against PSNR, as in
+    VCEG-M33). Negative means the test codec needs fewer bits.
+
+    If the test curve is the anchor with every rate scaled by ``c``, the result is
+    ``100·(c − 1)`` exactly.
+    """
+    log_ra, qa = _check_curve(rate_anchor, psnr_anchor, "anchor")
+    log_rt, qt = _check_curve(rate_test, psnr_test, "test")
+    low, high = max(qa.min(), qt.min()), min(qa.max(), qt.max())
+    if low >= high:
+        raise UserError("the two rate-distortion curves do not overlap in quality")
+    fit_a = np.polyfit(qa, log_ra, 3)
+    fit_t = np.polyfit(qt, log_rt, 3)
+    integral_a = np.diff(np.polyval(np.polyint(fit_a), [low, high]))[0]
+    integral_t = np.diff(np.polyval(np.polyint(fit_t), [low, high]))[0]
+    mean_log_difference = (integral_t - integral_a) / (high - low)
+    return float((np.exp(mean_log_difference) - 1.0) * 100.0)
+
+
+def bd_psnr(rate_anchor: Sequence[float], psnr_anchor: Sequence[float],
+            rate_test: Sequence[float], psnr_test: Sequence[float]) -> float:
+    """Bjøntegaard delta PSNR in dB: the average quality gain at equal rate."""
+    ra, qa = np.log(np.asarray(rate_anchor, float)), np.asarray(psnr_anchor, float)
+    rt, qt = np.log(np.asarray(rate_test, float)), np.asarray(psnr_test, float)
+    if min(len(ra), len(rt)) < 4:
+        raise UserError("need at least 4 points per curve")
+    low, high = max(ra.min(), rt.min()), min(ra.max(), rt.max())
+    if low >= high:
+        raise UserError("the two rate-distortion curves do not overlap in rate")
+    fit_a, fit_t = np.polyfit(ra, qa, 3), np.polyfit(rt, qt, 3)
+    integral_a = np.diff(np.polyval(np.polyint(fit_a), [low, high]))[0]
+    integral_t = np.diff(np.polyval(np.polyint(fit_t), [low, high]))[0]
+    return float((integral_t - integral_a) / (high - low))
