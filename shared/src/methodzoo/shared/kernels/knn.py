@@ -114,8 +114,9 @@ def _kernel() -> Any:
         slots = tl.arange(0, K_PAD)  # (K_PAD,)
         big_index = 2147483647
         inf = float("inf")
-        # Running top-k per row: (BLOCK_M, K_PAD); padded slots hold (+inf, big_index).
-        best_d = tl.full((BLOCK_M, K_PAD), inf, tl.float32)
+        # Running top-k per row: (BLOCK_M, K_PAD). The K live slots start at (+inf, big_index);
+        # the padding slots (K ≤ slot < K_PAD) hold -inf so they are never the worst, never replaced.
+        best_d = tl.where(slots[None, :] < K, tl.full((BLOCK_M, K_PAD), inf, tl.float32), -inf)
         best_i = tl.full((BLOCK_M, K_PAD), big_index, tl.int32)
         for col_start in range(0, n, BLOCK_N):
             cols = col_start + tl.arange(0, BLOCK_N)  # (BLOCK_N,)
