@@ -1,0 +1,168 @@
+"""The ``fit`` verb: train CE, MW-Net or MW-Net + FaMUS on noisy labels through the core Trainer."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from methodzoo.famus.config import MetaConfig, TrainConfig
+from methodzoo.famus.data import NoisyLabelData, prepare_noisy_data
+from methodzoo.famus.methods import CrossEntropy, build_method
+from methodzoo.famus.models import build_classifier
+from methodzoo.shared.device import resolve_device
+from methodzoo.shared.metrics import accuracy
+from methodzoo.shared.train import EpochBatches, Trainer, TrainerOptions
+
+WARMUP_STEPS = 5  # iterations left out of the timing medians
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: test accuracy over training, timings and the noise realised.
+
+    Times are medians over the iterations after the first ``WARMUP_STEPS`` of this process.
+    """
+
+    method: str
+    best_accuracy: float
+    last_accuracy: float
+    eval_steps: list[int]
+    eval_accuracy: list[float]
+    virtual_step_ms: float | None
+    meta_step_ms: float | None
+    iteration_ms: float | None
+    mean_active_layers: float | None
+    realised_noise_rate: float
+    expected_noise_rate: float
+    steps: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _MetaTrainer(Trainer):
+    """The core Trainer plus the meta optimisers' state and the evaluation history in checkpoints."""
+
+    def __init__(self, *args: Any, meta_optimizers: Mapping[str, torch.optim.Optimizer],
+                 evaluations: dict[str, list[float]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.meta_optimizers = dict(meta_optimizers)
+        self.evaluations = evaluations
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["meta_optimizers"] = {name: opt.state_dict() for name, opt in self.meta_optimizers.items()}
+        state["evaluations"] = {k: list(v) for k, v in self.evaluations.items()}
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any], step: int) -> None:
+        super().load_state_dict(state, step)
+        for name, opt_state in state.get("meta_optimizers", {}).items():
+            self.meta_optimizers[name].load_state_dict(opt_state)
+        for key, values in state.get("evaluations", {}).items():
+            self.evaluations[key] = list(values)
+
+
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
+    """Test accuracy of ``model`` in eval mode (BatchNorm with running statistics)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(images[i:i + batch_size]) for i in range(0, images.shape[0], batch_size)])
+    model.train(was_training)
+    return accuracy(logits, labels)
+
+
+def _step_schedule(total_steps: int, milestones: tuple[float, ...], gamma: float) -> Callable[[int], float]:
+    boundaries = [int(round(m * total_steps)) for m in milestones]
+    return lambda step: gamma ** sum(step >= b for b in boundaries)
+
+
+def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: NoisyLabelData | None = None,
+        checkpoint_dir: str | Path | None = None, resume: bool = False, progress: bool | None = None,
+        timing: bool = True) -> FitResult:
+    """Train ``config.method`` on noisy labels and evaluate on the clean test set.
+
+    Everything random derives from ``config.seed`` (split, noise, initialisation, batches, Gumbel
+    noise). With ``checkpoint_dir`` the run saves checkpoints through the core Trainer
+    (safetensors) and ``resume=True`` continues from the newest one, reproducing the
+    uninterrupted run.
+    """
+    meta_config = meta_config or MetaConfig()
+    device = resolve_device(config.device)
+    data = (data or prepare_noisy_data(config)).to(device)
+    image_shape = tuple(data.train_images.shape[1:])  # (C, H, W)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)  # initialisation only; the global state is restored after
+        model = build_classifier(config.model, data.num_classes, image_shape[0], image_shape[1],
+                                 config.width, config.depth).to(device)
+        method: CrossEntropy = build_method(config.method, model, meta_config, generator=config.seed + 1)
+    method.timing = timing
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        method.optimizer, _step_schedule(config.steps, meta_config.lr_milestones, meta_config.lr_gamma))
+    batches = EpochBatches(data.train_images.shape[0], config.batch_size, seed=config.seed)
+    meta_batches = EpochBatches(data.meta_images.shape[0], min(config.meta_batch_size, data.meta_images.shape[0]),
+                                seed=config.seed + 7919)
+    evaluations: dict[str, list[float]] = {"steps": [], "accuracy": []}
+    trainer = _MetaTrainer(
+        model, method.optimizer, scheduler=scheduler,
+        options=TrainerOptions(checkpoint_every=config.checkpoint_every, progress=progress,
+                               description=f"famus train ({config.method})"),
+        generators={"gumbel": method.generator}, checkpoint_dir=checkpoint_dir,
+        config={"train": config.to_dict(), "meta": meta_config.to_dict()},
+        extra_modules=method.meta_modules(), meta_optimizers=method.meta_optimizers(), evaluations=evaluations)
+    if resume and checkpoint_dir is not None:
+        trainer.resume()
+
+    def loss_fn(step: int) -> dict[str, torch.Tensor]:
+        index = batches.batch(step).to(device)
+        meta_index = meta_batches.batch(step).to(device)
+        return method.iteration(data.train_images[index], data.train_labels[index],
+                                data.meta_images[meta_index], data.meta_labels[meta_index])
+
+    timings: dict[str, list[float]] = {"virtual_ms": [], "meta_ms": [], "iteration_ms": [], "active": []}
+    clock = {"last": time.perf_counter(), "seen": 0}
+
+    def callback(trainer: Trainer, scalars: dict[str, float]) -> None:
+        if timing and device.type == "cuda":
+            torch.cuda.synchronize(device)
+        now = time.perf_counter()
+        clock["seen"] += 1
+        if clock["seen"] > WARMUP_STEPS:
+            timings["iteration_ms"].append(1e3 * (now - clock["last"]))
+            for key in ("virtual_ms", "meta_ms"):
+                if key in method.last_timings:
+                    timings[key].append(method.last_timings[key])
+        if "active_layers" in scalars:
+            timings["active"].append(scalars["active_layers"])
+        if trainer.step % config.eval_every == 0 or trainer.step == config.steps:
+            evaluations["steps"].append(trainer.step)
+            evaluations["accuracy"].append(evaluate(model, data.test_images, data.test_labels))
+        clock["last"] = time.perf_counter()
+
+    trainer.fit(loss_fn, config.steps, callback=callback)
+    if not evaluations["accuracy"] or evaluations["steps"][-1] != config.steps:
+        evaluations["steps"].append(config.steps)
+        evaluations["accuracy"].append(evaluate(model, data.test_images, data.test_labels))
+    self_checkpoint = checkpoint_dir is not None and config.checkpoint_every == 0
+    if self_checkpoint:
+        trainer.save_checkpoint()
+
+    def median(values: list[float]) -> float | None:
+        return statistics.median(values) if values else None
+
+    return FitResult(
+        method=config.method, best_accuracy=max(evaluations["accuracy"]), last_accuracy=evaluations["accuracy"][-1],
+        eval_steps=[int(s) for s in evaluations["steps"]], eval_accuracy=list(evaluations["accuracy"]),
+        virtual_step_ms=median(timings["virtual_ms"]), meta_step_ms=median(timings["meta_ms"]),
+        iteration_ms=median(timings["iteration_ms"]),
+        mean_active_layers=statistics.fmean(timings["active"]) if timings["active"] else None,
+        realised_noise_rate=data.noise.realised_rate, expected_noise_rate=data.noise.expected_rate,
+        steps=config.steps, config={"train": config.to_dict(), "meta": meta_config.to_dict()})
