@@ -1,0 +1,370 @@
+"""The TinT model: one forward pass that simulates, fine-tunes and re-evaluates its auxiliary.
+
+Schedule of :meth:`TinT.forward` (paper, Section 2):
+
+1. forward through all ``L`` simulated layers, caching activations (memory streams);
+2. final norm, then the prediction-loss gradient on the training part;
+3. backward and descent through the top ``n`` layers (updating prefix embeddings);
+4. forward again from the cached layer-``(L - n)`` state with the updated prefixes;
+5. logits, evaluated by the caller on the rest of the sequence.
+
+Steps 1-3 repeat ``n_forward_backward`` times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from methodzoo.shared.errors import ConfigError, UserError
+from methodzoo.tint.auxiliary import AuxSpec, aux_spec, aux_weights
+from methodzoo.tint.config import TinTConfig, split_lengths
+from methodzoo.tint.modules import (
+    ActivationForward,
+    FiniteDifferenceBackward,
+    LinearBackwardDescent,
+    LinearForward,
+    PredictionLossGradient,
+    SlotNorm,
+    SoftmaxAttention,
+    TinTDims,
+    stack_rows,
+    unstack_rows,
+)
+from methodzoo.tint.reference import activation_fn
+
+LLAMA_LIMITS = (
+    "the TinT construction does not simulate Llama-family blocks: (1) the gated MLP "
+    "down(silu(gate x) * up x) multiplies two token-dependent activations, which neither the "
+    "linear attention (weights x activations) nor a position-wise TinT MLP computes exactly; "
+    "(2) rotary positions multiply Q and K by position-dependent cos/sin, again a product of two "
+    "token features; (3) grouped-query attention shares W_K, W_V rows across heads, so the stacked "
+    "D x D prefix layout does not apply. RMSNorm itself is supported (SlotNorm kind 'rmsnorm'). "
+    "Use simulate_one_step(aux_model, ...) for the Llama simulation with TinT's approximations"
+)
+
+
+@dataclass
+class TinTOutput:
+    """``logits_before`` / ``logits_after``: ``(B, T, V)``; ``prefixes``: the updated prefix
+    banks ``(B, K, H)`` by name."""
+
+    logits_before: Tensor
+    logits_after: Tensor
+    prefixes: dict[str, Tensor]
+    train_len: int
+
+
+def tint_dims(spec: AuxSpec, config: TinTConfig) -> TinTDims:
+    """Check the shape constraints and return the TinT widths."""
+    S = config.rows_per_prefix
+    if spec.family == "llama" or spec.mlp != "plain" or spec.positions != "learned":
+        raise UserError(LLAMA_LIMITS)
+    if spec.n_kv_heads != spec.n_heads:
+        raise UserError("grouped-query attention is not simulated by the TinT construction")
+    if spec.hidden % S:
+        raise ConfigError(f"rows_per_prefix S={S} must divide the auxiliary width D={spec.hidden} (K = D / S)")
+    if spec.intermediate % spec.hidden:
+        raise ConfigError(f"the MLP width {spec.intermediate} must be a multiple of D={spec.hidden} "
+                          "(the MLP is simulated in D x D chunks)")
+    if not (spec.attention_bias and spec.mlp_bias):
+        raise UserError("auxiliary layers without biases are not supported by the TinT construction")
+    T_max = config.max_positions or spec.max_positions
+    if T_max > spec.max_positions:
+        raise ConfigError(f"max_positions={T_max} exceeds the auxiliary's context {spec.max_positions}")
+    return TinTDims(spec.hidden, S, spec.n_heads, spec.head_dim, T_max)
+
+
+def _n_sim(spec: AuxSpec, config: TinTConfig) -> int:
+    n = config.n_simulation_layers or spec.n_layers
+    if n > spec.n_layers:
+        raise ConfigError(f"n_simulation_layers={n} exceeds the auxiliary's {spec.n_layers} layers")
+    return n
+
+
+def _bank_names(spec: AuxSpec, layer: int) -> list[str]:
+    p = f"l{layer}_"
+    names = [p + n for n in ("norm1", "q", "k", "v", "o", "norm2")]
+    names += [p + f"fc1_{c}" for c in range(spec.mlp_chunks)] + [p + f"fc2_{c}" for c in range(spec.mlp_chunks)]
+    return names
+
+
+def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
+    """Number of TinT parameters for an auxiliary of shape ``spec``, without allocating anything.
+
+    ``L`` forward blocks (one with ``reuse_forward_blocks``; each has one shared :class:`LinearForward` per layer, softmax attention,
+    activation), ``n`` backward blocks (one with ``reuse_backward_blocks``; three descent variants, attention backward, two
+    finite-difference modules), the final norm's forward/backward, the loss gradient, the
+    embeddings (``V x D`` tied, learned positions) and ``(6 + 2c) L + 1`` prefix banks of ``K x H``.
+    """
+    dims = tint_dims(spec, config)
+    n = _n_sim(spec, config)
+    forward = (LinearForward.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
+               + ActivationForward.parameter_count(dims))
+    backward = (3 * LinearBackwardDescent.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
+                + 2 * FiniteDifferenceBackward.parameter_count(dims))
+    top = (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
+           + FiniteDifferenceBackward.parameter_count(dims) + PredictionLossGradient.parameter_count(dims))
+    embeddings = spec.vocab * spec.hidden + (spec.max_positions + spec.position_offset) * spec.hidden
+    banks = ((6 + 2 * spec.mlp_chunks) * spec.n_layers + 1) * dims.K * dims.H
+    n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
+    n_backward = 1 if config.reuse_backward_blocks else n
+    return n_forward * forward + n_backward * backward + top + embeddings + banks
+
+
+class _ForwardBlock(nn.Module):
+    def __init__(self, dims: TinTDims, spec: AuxSpec, config: TinTConfig) -> None:
+        super().__init__()
+        self.linear = LinearForward(dims, config.gate_scale)
+        self.attention = SoftmaxAttention(dims, config.gate_scale)
+        self.activation = ActivationForward(dims, config.gate_scale, activation_fn(spec.activation))
+
+
+class _BackwardBlock(nn.Module):
+    def __init__(self, dims: TinTDims, spec: AuxSpec, config: TinTConfig, norm: SlotNorm) -> None:
+        super().__init__()
+        eta, g = config.learning_rate, config.gate_scale
+        self.descent = LinearBackwardDescent(dims, g, eta)
+        self.descent_mlp_out = LinearBackwardDescent(dims, g, eta, bias_scale=1.0 / spec.mlp_chunks)
+        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=0.0)
+        self.attention = SoftmaxAttention(dims, g, backward=True)
+        self.norm_backward = FiniteDifferenceBackward(dims, g, norm.function, config.finite_difference_epsilon)
+        self.activation_backward = FiniteDifferenceBackward(dims, g, activation_fn(spec.activation),
+                                                            config.finite_difference_epsilon)
+
+
+class TinT(nn.Module):
+    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2 or
+    OPT auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
+    after TinT's internal SGD step(s) on the first ``train_fraction`` of each sequence.
+
+    Steps are overridable methods named after the paper: :meth:`embed`, :meth:`forward_block`,
+    :meth:`loss_gradient`, :meth:`backward_block`, :meth:`head`.
+    """
+
+    def __init__(self, spec: AuxSpec, config: TinTConfig, weights: dict[str, Tensor]) -> None:
+        super().__init__()
+        self.spec, self.config = spec, config
+        self.dims = dims = tint_dims(spec, config)
+        self.n_sim = _n_sim(spec, config)
+        D, S, H = dims.D, dims.S, dims.H
+        self.embed_tokens = nn.Parameter(weights["embed"].detach().clone())
+        self.embed_positions = nn.Parameter(weights["pos_embed"].detach().clone())
+        banks: dict[str, Tensor] = {}
+        for layer in range(spec.n_layers):
+            p, w = f"l{layer}_", f"layers.{layer}."
+            banks[p + "norm1"] = stack_rows(torch.diag(weights[w + "norm1.weight"]), weights[w + "norm1.bias"], S, H)
+            banks[p + "norm2"] = stack_rows(torch.diag(weights[w + "norm2.weight"]), weights[w + "norm2.bias"], S, H)
+            for name in "qkvo":
+                banks[p + name] = stack_rows(weights[w + name + ".weight"], weights[w + name + ".bias"], S, H)
+            for c in range(spec.mlp_chunks):
+                rows = slice(c * D, (c + 1) * D)
+                banks[p + f"fc1_{c}"] = stack_rows(weights[w + "fc1.weight"][rows], weights[w + "fc1.bias"][rows], S, H)
+                # every chunk carries b2 / c so that the chunk outputs sum to W2 g + b2
+                banks[p + f"fc2_{c}"] = stack_rows(weights[w + "fc2.weight"][:, rows],
+                                                   weights[w + "fc2.bias"] / spec.mlp_chunks, S, H)
+        banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), weights["final_norm.bias"], S, H)
+        self.prefixes = nn.ParameterDict({k: nn.Parameter(v.detach().clone()) for k, v in banks.items()})
+        g = config.gate_scale
+        self.norm = SlotNorm(dims, spec.norm, spec.norm_eps)
+        n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
+        n_backward = 1 if config.reuse_backward_blocks else self.n_sim
+        self.forward_blocks = nn.ModuleList(_ForwardBlock(dims, spec, config) for _ in range(n_forward))
+        self.backward_blocks = nn.ModuleList(_BackwardBlock(dims, spec, config, self.norm) for _ in range(n_backward))
+        self.final_linear = LinearForward(dims, g)
+        self.final_backward = LinearBackwardDescent(dims, g, 0.0, descent=False)
+        self.final_norm_backward = FiniteDifferenceBackward(dims, g, self.norm.function, config.finite_difference_epsilon)
+        self.loss_gradient_module = PredictionLossGradient(dims, g)
+
+    # ----- helpers ------------------------------------------------------------------------------
+    def _positions(self, T: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+        K = self.dims.K
+        return torch.eye(self.dims.P, device=device, dtype=dtype)[:K + T]  # (N, P) one-hot
+
+    def _masks(self, T: int, train_len: int, device: torch.device) -> dict[str, Tensor]:
+        K, N = self.dims.K, self.dims.K + T
+        idx = torch.arange(N, device=device)
+        is_token = idx >= K
+        token_to_prefix = is_token[:, None] & ~is_token[None, :]
+        token_to_token = is_token[:, None] & is_token[None, :]
+        causal = token_to_token & (idx[None, :] <= idx[:, None])
+        train = is_token & (idx < K + train_len)
+        prefix_to_train = ~is_token[:, None] & train[None, :]
+        return {"token_to_prefix": token_to_prefix[None], "token_to_token": token_to_token[None],
+                "causal": causal[None], "prefix_to_train": prefix_to_train[None]}
+
+    def _load(self, hidden: Tensor, bank: Tensor) -> Tensor:
+        """Put a module's prefix embeddings ``(B, K, H)`` in front of the token rows."""
+        return torch.cat([bank, hidden[:, self.dims.K:]], 1)
+
+    # ----- the paper's steps --------------------------------------------------------------------
+    def embed(self, input_ids: Tensor) -> tuple[Tensor, Tensor]:
+        """TinT input ``(B, K + T, H)``: zero prefix rows, then ``E x_t + p_t`` in slot 0; and the
+        raw token embeddings (memory for the loss gradient's target term)."""
+        B, T = input_ids.shape
+        D, H, K = self.dims.D, self.dims.H, self.dims.K
+        tokens = self.embed_tokens[input_ids]  # (B, T, D)
+        pos = self.embed_positions[self.spec.position_offset + torch.arange(T, device=input_ids.device)]
+        hidden = tokens.new_zeros(B, K + T, H)
+        hidden[:, K:, :D] = tokens + pos
+        raw = tokens.new_zeros(B, K + T, H)
+        raw[:, K:, :D] = tokens
+        return hidden, raw
+
+    def forward_block(self, layer: int, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
+                      masks: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """One auxiliary pre-LN block; returns the output and the memory streams for backward."""
+        m = self.forward_blocks[0 if self.config.reuse_forward_blocks else layer]
+        p = f"l{layer}_"
+
+        def linear(h: Tensor, name: str) -> Tensor:
+            return m.linear(self._load(h, banks[p + name]), positions, masks)
+
+        n1 = self.norm(x)
+        a = linear(n1, "norm1")
+        q, k, v = linear(a, "q"), linear(a, "k"), linear(a, "v")
+        o = m.attention(a, positions, masks, query=q, key=k, value=v)
+        x1 = x + linear(o, "o")
+        n2 = self.norm(x1)
+        b = linear(n2, "norm2")
+        mlp = torch.zeros_like(x1)
+        us, gs = [], []
+        for c in range(self.spec.mlp_chunks):
+            u = linear(b, f"fc1_{c}")
+            g = m.activation(u, positions)
+            mlp = mlp + linear(g, f"fc2_{c}")
+            us.append(u)
+            gs.append(g)
+        x2 = x1 + mlp
+        cache = {"x": x, "n1": n1, "a": a, "q": q, "k": k, "o": o, "x1": x1, "n2": n2, "b": b}
+        cache.update({f"u{c}": u for c, u in enumerate(us)})
+        cache.update({f"g{c}": g for c, g in enumerate(gs)})
+        return x2, cache
+
+    def head(self, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
+             masks: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """Final norm and tied unembedding: ``(logits (B, T, V), h_final, normalised x)``."""
+        n = self.norm(x)
+        h = self.final_linear(self._load(n, banks["final_norm"]), positions, masks)
+        logits = h[:, self.dims.K:, :self.dims.D] @ self.embed_tokens.t()
+        return logits, h, n
+
+    def loss_gradient(self, x: Tensor, h: Tensor, raw: Tensor, banks: dict[str, Tensor], positions: Tensor,
+                      masks: dict[str, Tensor], train_len: int) -> Tensor:
+        """Gradient of the summed training loss at the last block's output (slot 0)."""
+        K, N = self.dims.K, h.shape[1]
+        rows = torch.zeros(1, N, 1, device=h.device, dtype=h.dtype)
+        rows[:, K:K + train_len - 1] = 1.0  # positions whose next token is in the training part
+        dh = self.loss_gradient_module(h, positions, masks, raw, self.embed_tokens, rows)
+        dn = self.final_backward(self._load(dh, banks["final_norm"]), positions, masks)
+        return self.final_norm_backward(dn, positions, memory=x)
+
+    def backward_block(self, index: int, layer: int, grad: Tensor, banks: dict[str, Tensor],
+                       new_banks: dict[str, Tensor], cache: dict[str, Tensor], positions: Tensor,
+                       masks: dict[str, Tensor]) -> Tensor:
+        """Backward and descent through one block; writes updated prefixes into ``new_banks``."""
+        m = self.backward_blocks[0 if self.config.reuse_backward_blocks else index]
+        p, K = f"l{layer}_", self.dims.K
+
+        def step(module: LinearBackwardDescent, g: Tensor, name: str, memory: Tensor) -> Tensor:
+            out = module(self._load(g, banks[p + name]), positions, masks, memory)
+            new_banks[p + name] = out[:, :K]
+            return out
+
+        db = torch.zeros_like(grad)
+        for c in reversed(range(self.spec.mlp_chunks)):
+            dg = step(m.descent_mlp_out, grad, f"fc2_{c}", cache[f"g{c}"])
+            du = m.activation_backward(dg, positions, memory=cache[f"u{c}"])
+            db = db + step(m.descent, du, f"fc1_{c}", cache["b"])
+        dn2 = step(m.descent_norm, db, "norm2", cache["n2"])
+        dx1 = grad + m.norm_backward(dn2, positions, memory=cache["x1"])
+        do = step(m.descent, dx1, "o", cache["o"])
+        dv = m.attention(do, positions, masks, query=cache["q"], key=cache["k"])
+        da = step(m.descent, dv, "v", cache["a"])
+        if not self.config.backprop_through_attention:
+            return dx1
+        dn1 = step(m.descent_norm, da, "norm1", cache["n1"])
+        return dx1 + m.norm_backward(dn1, positions, memory=cache["x"])
+
+    # ----- the whole pass -------------------------------------------------------------------------
+    def simulate(self, input_ids: Tensor) -> TinTOutput:
+        """Run the full schedule and return logits before and after the internal update."""
+        B, T = input_ids.shape
+        if T > self.dims.T_max:
+            raise UserError(f"input length {T} exceeds the TinT's max_positions {self.dims.T_max}")
+        train_len, _ = split_lengths(T, self.config.train_fraction)
+        hidden, raw = self.embed(input_ids)
+        positions = self._positions(T, hidden.device, hidden.dtype)
+        masks = self._masks(T, train_len, hidden.device)
+        banks = {k: v.expand(B, *v.shape) for k, v in self.prefixes.items()}
+        L, n = self.spec.n_layers, self.n_sim
+        x = hidden
+        for layer in range(L - n):
+            x, _ = self.forward_block(layer, x, banks, positions, masks)
+        bottom = x  # cached layer-(L - n) state
+        logits_before = None
+        for _ in range(self.config.n_forward_backward):
+            x, caches = bottom, []
+            for layer in range(L - n, L):
+                x, cache = self.forward_block(layer, x, banks, positions, masks)
+                caches.append(cache)
+            logits, h, _ = self.head(x, banks, positions, masks)
+            if logits_before is None:
+                logits_before = logits
+            grad = self.loss_gradient(x, h, raw, banks, positions, masks, train_len)
+            new_banks = dict(banks)
+            for index in reversed(range(n)):
+                grad = self.backward_block(index, L - n + index, grad, banks, new_banks, caches[index],
+                                           positions, masks)
+            banks = new_banks
+        x = bottom
+        for layer in range(L - n, L):
+            x, _ = self.forward_block(layer, x, banks, positions, masks)
+        logits_after, _, _ = self.head(x, banks, positions, masks)
+        assert logits_before is not None
+        return TinTOutput(logits_before, logits_after, banks, train_len)
+
+    def forward(self, input_ids: Tensor) -> Tensor:
+        """Evaluation logits ``(B, T, V)`` after the simulated fine-tuning on the training part."""
+        return self.simulate(input_ids).logits_after
+
+    def simulated_updates(self, output: TinTOutput) -> dict[str, Tensor]:
+        """The update TinT applied, ``Delta W`` per auxiliary parameter (neutral names, shape
+        ``(B, *W.shape)``), read back from the prefix embeddings."""
+        D, S, chunks = self.dims.D, self.dims.S, self.spec.mlp_chunks
+        out: dict[str, Tensor] = {}
+
+        def delta(name: str) -> tuple[Tensor, Tensor]:
+            w_new, b_new = unstack_rows(output.prefixes[name], D, S)
+            w_old, b_old = unstack_rows(self.prefixes[name], D, S)
+            return w_new - w_old, b_new - b_old
+
+        for layer in range(self.spec.n_layers - self.n_sim, self.spec.n_layers):
+            p, w = f"l{layer}_", f"layers.{layer}."
+            for name in ("v", "o"):
+                out[w + name + ".weight"], out[w + name + ".bias"] = delta(p + name)
+            parts = [delta(p + f"fc1_{c}") for c in range(chunks)]
+            out[w + "fc1.weight"] = torch.cat([d[0] for d in parts], -2)
+            out[w + "fc1.bias"] = torch.cat([d[1] for d in parts], -1)
+            parts = [delta(p + f"fc2_{c}") for c in range(chunks)]
+            out[w + "fc2.weight"] = torch.cat([d[0] for d in parts], -1)
+            out[w + "fc2.bias"] = sum(d[1] for d in parts)
+            for name in ("norm1", "norm2"):
+                out[w + name + ".bias"] = delta(p + name)[1]
+        return out
+
+
+def build_tint(aux_model: nn.Module, config: TinTConfig | None = None) -> TinT:
+    """Build the TinT that simulates ``aux_model`` (a transformers GPT-2 or pre-LN OPT causal LM
+    with tied embeddings), on the auxiliary's device and dtype."""
+    config = config or TinTConfig()
+    spec = aux_spec(aux_model)
+    weights = aux_weights(aux_model)
+    tint_dims(spec, config)  # fail early with the precise reason
+    device = weights["embed"].device
+    dtype = weights["embed"].dtype
+    with torch.no_grad():
+        model = TinT(spec, config, {k: v.detach().to("cpu", torch.float32) for k, v in weights.items()})
+    return model.to(device=device, dtype=dtype).eval()
