@@ -112,6 +112,8 @@ def distill_one_step(teacher: CUDModel, config: OneStepConfig | None = None, tra
         torch.manual_seed(train.seed)
         trajectories = stage.make_trajectories(teacher.eval(), make_generator(train.seed + 7))
         student = copy.deepcopy(teacher).to(device).train()
+        for parameter in student.parameters():  # the teacher may be a frozen EMA copy
+            parameter.requires_grad_(True)
         optimizer = torch.optim.Adam(student.parameters(), lr=train.lr, betas=(0.9, 0.999))
         options = TrainerOptions(grad_clip_norm=train.grad_clip_norm, ema_decay=train.ema_decay,
                                  checkpoint_every=train.checkpoint_every, progress=progress,
