@@ -214,13 +214,17 @@ class Trainer:
     def resume(self, path: str | Path | None = None) -> bool:
         """Load the newest checkpoint from ``path`` (default: the checkpoint folder).
 
-        Returns False when there is nothing to resume from.
+        Returns False when the default folder holds no checkpoint; an explicit ``path`` that
+        holds none is an error.
         """
+        if path is None:
+            # Resuming from our own folder is optional: nothing there means a fresh start.
+            if self.checkpoint_dir is None or not self.checkpoint_dir.exists():
+                return False
+            if latest_checkpoint(self.checkpoint_dir) is None:
+                return False
         source = Path(path) if path is not None else self.checkpoint_dir
-        if source is None:
-            return False
-        if source.is_dir() and latest_checkpoint(source) is None:
-            return False
+        assert source is not None
         checkpoint: Checkpoint = load_checkpoint(source)
         self.load_state_dict(checkpoint.state, checkpoint.step)
         return True
