@@ -1,0 +1,30 @@
+"""Every installed method package wires a CLI subcommand and a benchmark into the core."""
+
+from importlib.metadata import entry_points
+
+import pytest
+
+from methodzoo.shared.bench import Benchmark, discover_benchmarks
+from methodzoo.shared.cli import build_parser, main
+
+METHODS = sorted(e.name for e in entry_points(group="methodzoo.methods"))
+
+
+def test_each_method_registers_both_entry_points():
+    benchmarks = {e.name for e in entry_points(group="methodzoo.benchmarks")}
+    assert set(METHODS) == benchmarks
+
+
+def test_benchmarks_load():
+    found = discover_benchmarks()
+    assert set(found) == set(METHODS)
+    assert all(isinstance(b, Benchmark) and b.name == name for name, b in found.items())
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_method_subcommand_has_help(method, capsys):
+    build_parser()  # every plug-in loads without error
+    with pytest.raises(SystemExit) as exit_info:
+        main([method, "--help"])
+    assert exit_info.value.code == 0
+    assert method in capsys.readouterr().out
