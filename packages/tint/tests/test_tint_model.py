@@ -1,0 +1,198 @@
+"""End-to-end checks of the TinT construction on tiny random GPT-2 / OPT / Llama models."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, OPTConfig, OPTForCausalLM
+
+from methodzoo.shared.errors import UserError
+from methodzoo.tint import (
+    TinTConfig,
+    aux_forward,
+    aux_spec,
+    aux_weights,
+    build_tint,
+    dynamic_eval_step,
+    simulate_one_step,
+    tint_parameter_count,
+    true_gradient_step,
+)
+
+V, T = 40, 12
+
+
+def _build(factory, seed: int):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return factory().eval()
+
+
+def gpt2(layers: int = 2):
+    return _build(lambda: GPT2LMHeadModel(GPT2Config(
+        n_embd=24, n_layer=layers, n_head=3, n_positions=16, vocab_size=V, resid_pdrop=0.0, embd_pdrop=0.0,
+        attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)), 0)
+
+
+def opt(layers: int = 2):
+    return _build(lambda: OPTForCausalLM(OPTConfig(
+        hidden_size=24, num_hidden_layers=layers, num_attention_heads=2, ffn_dim=48, vocab_size=V,
+        max_position_embeddings=16, word_embed_proj_dim=24, dropout=0.0, bos_token_id=0, eos_token_id=0,
+        pad_token_id=1)), 1)
+
+
+def llama():
+    return _build(lambda: LlamaForCausalLM(LlamaConfig(
+        hidden_size=24, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        intermediate_size=40, vocab_size=V, max_position_embeddings=16, tie_word_embeddings=True,
+        bos_token_id=0, eos_token_id=0, pad_token_id=1)), 2)
+
+
+def _ids(seed: int, batch: int = 2) -> torch.Tensor:
+    return torch.randint(0, V, (batch, T), generator=torch.Generator().manual_seed(seed))
+
+
+def _flat(updates: dict[str, torch.Tensor], names) -> torch.Tensor:
+    return torch.cat([updates[n].flatten() for n in names])
+
+
+@pytest.mark.parametrize("factory", [gpt2, opt])
+def test_forward_before_update_matches_auxiliary(factory):
+    aux = factory()
+    ids = _ids(0)
+    tint = build_tint(aux, TinTConfig(rows_per_prefix=3, learning_rate=1e-2))
+    with torch.no_grad():
+        out = tint.simulate(ids)
+        expected = aux(ids).logits
+    assert (out.logits_before - expected).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("factory", [gpt2, opt])
+def test_update_matches_reference_and_true_sgd(factory):
+    aux = factory().double()
+    ids = _ids(1)
+    config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2)
+    tint = build_tint(aux, config)
+    with torch.no_grad():
+        out = tint.simulate(ids)
+    reference = simulate_one_step(aux, ids, config)
+    # float64: the TinT and the torch.func reference agree to 1e-6 (fp32: about 1e-4, FD round-off)
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-6
+    assert (out.logits_after - out.logits_before).abs().max() > 1e-2  # the step did something
+    simulated = tint.simulated_updates(out)
+    names = list(reference.updates)
+    assert set(simulated) == set(names)
+    assert torch.allclose(_flat(simulated, names), _flat(reference.updates, names), atol=1e-8)
+    # direction against exact autograd SGD on the same parameters
+    true = true_gradient_step(aux, ids, config)
+    cosine = torch.nn.functional.cosine_similarity(_flat(simulated, names), _flat(true, names), 0)
+    assert cosine > 0.9, float(cosine)
+
+
+def test_float32_agreement_with_reference():
+    aux = gpt2()
+    ids = _ids(2)
+    config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2)
+    with torch.no_grad():
+        out = build_tint(aux, config).simulate(ids)
+    reference = simulate_one_step(aux, ids, config)
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("change", [
+    {"n_simulation_layers": 1},
+    {"backprop_through_attention": False},
+    {"n_forward_backward": 2},
+    {"reuse_forward_blocks": True, "reuse_backward_blocks": True, "rows_per_prefix": 4},
+])
+def test_variants_match_reference(change):
+    aux = opt(layers=3).double()
+    ids = _ids(3)
+    config = TinTConfig(learning_rate=1e-2, **change)
+    tint = build_tint(aux, config)
+    with torch.no_grad():
+        out = tint.simulate(ids)
+    reference = simulate_one_step(aux, ids, config)
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-6
+    names = list(reference.updates)
+    assert torch.allclose(_flat(tint.simulated_updates(out), names), _flat(reference.updates, names), atol=1e-8)
+
+
+def test_zero_learning_rate_is_plain_forward():
+    aux = gpt2()
+    ids = _ids(4)
+    with torch.no_grad():
+        out = build_tint(aux, TinTConfig(learning_rate=0.0))(ids)
+        expected = aux(ids).logits
+    assert (out - expected).abs().max() < 1e-4
+
+
+def test_summed_eta_equals_mean_eta_times_train_tokens():
+    """Dynamic evaluation (mean loss, eta_mean = eta_sum * T_train, real torch.optim.SGD on the HF
+    model with only TinT's parameters) equals the exact reference on the summed loss."""
+    aux = gpt2().double()
+    ids = _ids(5)
+    config = TinTConfig(learning_rate=1e-2)
+    exact = true_gradient_step(aux, ids, config)
+    dynamic = dynamic_eval_step(aux, ids, config)
+    names = list(exact)
+    assert torch.allclose(_flat(dynamic.updates, names), _flat(exact, names), atol=1e-10)
+    # parameters TinT does not update (W_Q, W_K, LayerNorm gains) stay put in the baseline too
+    assert dynamic.logits_before.shape == dynamic.logits_after.shape == (2, T, V)
+
+
+@pytest.mark.parametrize("factory", [gpt2, opt])
+@pytest.mark.parametrize("config", [
+    TinTConfig(rows_per_prefix=1), TinTConfig(rows_per_prefix=3, n_simulation_layers=1),
+    TinTConfig(rows_per_prefix=2, reuse_forward_blocks=True, max_positions=14),
+])
+def test_parameter_count_formula_matches_numel(factory, config):
+    aux = factory()
+    tint = build_tint(aux, config)
+    assert tint_parameter_count(aux_spec(aux), config) == sum(p.numel() for p in tint.parameters())
+
+
+def test_opt_125m_shape_is_under_two_billion_without_allocating():
+    spec = replace(aux_spec(opt()), hidden=768, n_layers=12, n_heads=12, n_kv_heads=12, head_dim=64,
+                   intermediate=3072, vocab=50272, max_positions=2048)
+    assert spec.parameter_count() == 125_239_296  # OPT-125M
+    assert tint_parameter_count(spec, TinTConfig(rows_per_prefix=2)) < 2e9
+    assert tint_parameter_count(spec, TinTConfig(rows_per_prefix=3, reuse_forward_blocks=True,
+                                                 reuse_backward_blocks=True)) < 2e9
+
+
+def test_llama_reference_and_limits():
+    aux = llama().double()
+    ids = _ids(6)
+    spec = aux_spec(aux)
+    logits, _ = aux_forward(spec, aux_weights(aux), ids)
+    with torch.no_grad():
+        assert (logits - aux(ids).logits).abs().max() < 1e-5  # RMSNorm (HF computes it in fp32), rotary, GQA, gated MLP
+    config = TinTConfig(learning_rate=1e-2)
+    exact = true_gradient_step(aux, ids, config)
+    dynamic = dynamic_eval_step(aux, ids, config)
+    names = list(exact)
+    # HF's RMSNorm runs in float32 even for a float64 model, hence the looser tolerance
+    assert torch.allclose(_flat(dynamic.updates, names), _flat(exact, names), atol=1e-7)
+    approx = simulate_one_step(aux, ids, config)
+    cosine = torch.nn.functional.cosine_similarity(_flat(approx.updates, names), _flat(exact, names), 0)
+    assert cosine > 0.9
+    with pytest.raises(UserError, match="gated MLP"):
+        build_tint(aux, config)
+
+
+def test_clear_errors():
+    aux = gpt2()
+    tint = build_tint(aux, TinTConfig(max_positions=10))
+    with pytest.raises(UserError, match="max_positions"):
+        tint(_ids(7)[:, :12])
+    with pytest.raises(UserError, match="training tokens"):
+        tint(_ids(7)[:, :3])
+    with pytest.raises(UserError, match="divide"):
+        build_tint(aux, TinTConfig(rows_per_prefix=5))
+    post_ln = OPTForCausalLM(OPTConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, ffn_dim=16,
+                                       vocab_size=V, do_layer_norm_before=False, word_embed_proj_dim=8))
+    with pytest.raises(UserError, match="post-LN"):
+        build_tint(post_ln)
