@@ -87,7 +87,7 @@ def _step_schedule(total_steps: int, milestones: tuple[float, ...], gamma: float
 
 def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: NoisyLabelData | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = False, progress: bool | None = None,
-        timing: bool = True) -> FitResult:
+        timing: bool = True, stop_at: int | None = None) -> FitResult:
     """Train ``config.method`` on noisy labels and evaluate on the clean test set.
 
     Everything random derives from ``config.seed`` (split, noise, initialisation, batches, Gumbel
@@ -127,6 +127,7 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         return method.iteration(data.train_images[index], data.train_labels[index],
                                 data.meta_images[meta_index], data.meta_labels[meta_index])
 
+    end = config.steps if stop_at is None else min(stop_at, config.steps)
     timings: dict[str, list[float]] = {"virtual_ms": [], "meta_ms": [], "iteration_ms": [], "active": []}
     clock = {"last": time.perf_counter(), "seen": 0}
 
@@ -142,14 +143,14 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
                     timings[key].append(method.last_timings[key])
         if "active_layers" in scalars:
             timings["active"].append(scalars["active_layers"])
-        if trainer.step % config.eval_every == 0 or trainer.step == config.steps:
+        if trainer.step % config.eval_every == 0 or trainer.step == end:
             evaluations["steps"].append(trainer.step)
             evaluations["accuracy"].append(evaluate(model, data.test_images, data.test_labels))
         clock["last"] = time.perf_counter()
 
-    trainer.fit(loss_fn, config.steps, callback=callback)
-    if not evaluations["accuracy"] or evaluations["steps"][-1] != config.steps:
-        evaluations["steps"].append(config.steps)
+    trainer.fit(loss_fn, end, callback=callback)
+    if not evaluations["accuracy"] or evaluations["steps"][-1] != end:
+        evaluations["steps"].append(end)
         evaluations["accuracy"].append(evaluate(model, data.test_images, data.test_labels))
     self_checkpoint = checkpoint_dir is not None and config.checkpoint_every == 0
     if self_checkpoint:
@@ -165,4 +166,4 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         iteration_ms=median(timings["iteration_ms"]),
         mean_active_layers=statistics.fmean(timings["active"]) if timings["active"] else None,
         realised_noise_rate=data.noise.realised_rate, expected_noise_rate=data.noise.expected_rate,
-        steps=config.steps, config={"train": config.to_dict(), "meta": meta_config.to_dict()})
+        steps=end, config={"train": config.to_dict(), "meta": meta_config.to_dict()})

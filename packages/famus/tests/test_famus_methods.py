@@ -1,0 +1,167 @@
+"""FaMUS against MW-Net, the sampler losses, BatchNorm policies and that "off" layers cost nothing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from methodzoo.famus import MLP, DeepCNN, FaMUS, MetaConfig, MetaWeightNet
+from methodzoo.shared.errors import ConfigError
+
+
+def _batch(seed: int, n: int = 16, m: int = 8, size: int = 12) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, 1, size, size, generator=g), torch.randint(0, 10, (n,), generator=g),
+            torch.randn(m, 1, size, size, generator=g), torch.randint(0, 10, (m,), generator=g))
+
+
+def _cnn(seed: int, depth: int = 4) -> nn.Module:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return DeepCNN(10, 1, width=4, depth=depth)
+
+
+def _meta_net_copy(method: MetaWeightNet) -> nn.Module:
+    return copy.deepcopy(method.meta_net)
+
+
+def test_every_gate_on_reproduces_mwnet_exactly() -> None:
+    config = MetaConfig(lambda_g=0.0)
+    model = _cnn(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        mwnet = MetaWeightNet(copy.deepcopy(model), config)
+    famus = FaMUS(copy.deepcopy(model), config, meta_net=_meta_net_copy(mwnet), generator=5)
+    famus.forced_gates = [1] * len(famus.gated)
+    for step in range(3):
+        x, y, xm, ym = _batch(step)
+        out_m = mwnet.train_step(x, y, xm, ym)
+        out_f = famus.train_step(x, y, xm, ym)
+        assert out_m["loss"] == out_f["loss"]
+        for a, b in zip(mwnet.meta_net.parameters(), famus.meta_net.parameters(), strict=True):
+            assert torch.equal(a, b)
+        for a, b in zip(mwnet.model.parameters(), famus.model.parameters(), strict=True):
+            assert torch.equal(a, b)
+    assert out_f["active_layers"] == len(famus.gated)
+
+
+def test_budget_loss_uses_every_gate_and_reaches_every_sampler() -> None:
+    famus = FaMUS(_cnn(1), MetaConfig(budget=2, lambda_g=0.0, lambda_r=1.0), generator=0)
+    famus.forced_gates = [1] * len(famus.gated)
+    x, y, xm, ym = _batch(1)
+    state = famus.virtual_step(x, y)
+    loss = famus.budget_loss(state.gates)
+    assert float(loss.detach()) == (len(famus.gated) - 2) ** 2
+    grads = torch.autograd.grad(loss, [s.net[0].weight for s in famus.samplers], allow_unused=True)
+    assert all(g is not None and float(g.abs().max()) > 0 for g in grads)
+
+
+def test_meta_loss_alone_gives_the_gates_no_gradient() -> None:
+    """Eq. 9's straight-through form r·g + (1 − r)·sg(g) has value-zero derivative in r.
+
+    So L_c trains θ only; the samplers learn from L_r (and from nothing else when λ₁ = 0).
+    """
+    famus = FaMUS(_cnn(2), MetaConfig(lambda_r=0.0, lambda_g=0.0), generator=0)
+    x, y, xm, ym = _batch(2)
+    state = famus.virtual_step(x, y)
+    grads, _ = famus.meta_gradient(state, famus.meta_loss(state, xm, ym))
+    sampler_grads = [grads[p] for p in famus.samplers.parameters()]
+    theta_grads = [grads[p] for p in famus.meta_net.parameters()]
+    assert max(float(g.abs().max()) for g in sampler_grads) < 1e-12
+    if state.attached:
+        assert max(float(g.abs().max()) for g in theta_grads) > 0
+
+
+def test_budget_loss_drives_the_active_count_to_k() -> None:
+    torch.manual_seed(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        model = MLP(16, 4, width=8, depth=9)  # 10 gated linear layers
+    famus = FaMUS(model, MetaConfig(budget=3, lambda_g=0.0, lr=0.05), generator=3)
+    g = torch.Generator().manual_seed(3)
+    active = []
+    for _ in range(80):
+        x = torch.randn(16, 16, generator=g)
+        y = torch.randint(0, 4, (16,), generator=g)
+        active.append(famus.train_step(x, y, x[:8], y[:8])["active_layers"])
+    assert abs(sum(active[:10]) / 10 - 3) > 1.0  # starts away from K ...
+    assert abs(sum(active[-30:]) / 30 - 3) <= 1.0  # ... and ends within ±1 of it
+
+
+class _CountOps(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        name = func.overloadpacket.__name__
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
+
+def _meta_step_ops(gates: list[int]) -> dict[str, int]:
+    famus = FaMUS(_cnn(4, depth=6), MetaConfig(lambda_g=0.0), generator=0)
+    famus.forced_gates = gates + [0] * (len(famus.gated) - len(gates))
+    x, y, xm, ym = _batch(4)
+    state = famus.virtual_step(x, y)
+    with _CountOps() as counter:
+        famus.meta_step(state, xm, ym)
+    return counter.counts
+
+
+def test_off_layers_are_skipped_by_the_meta_backward() -> None:
+    off = _meta_step_ops([])
+    assert off.get("convolution_backward", 0) == 0  # the meta forward only: no backward at all
+    assert off.get("convolution", 0) == 6
+    top = _meta_step_ops([0] * 12 + [1])  # only the final linear layer attached
+    assert top.get("convolution_backward", 0) == 0
+    first = _meta_step_ops([1])  # the first convolution attached: the whole chain is visited
+    on = _meta_step_ops([1] * 13)
+    assert first.get("convolution_backward", 0) > 0
+    assert on.get("convolution_backward", 0) + on.get("convolution", 0) > first.get(
+        "convolution_backward", 0) + first.get("convolution", 0)
+
+
+@pytest.mark.parametrize("policy", ["discard", "update", "running"])
+def test_batchnorm_policy_in_the_virtual_and_meta_forwards(policy: str) -> None:
+    method = MetaWeightNet(_cnn(5), MetaConfig(bn_policy=policy))  # type: ignore[arg-type]
+    bn = method.model.features[1]
+    before = bn.running_mean.clone()
+    x, y, xm, ym = _batch(5)
+    state = method.virtual_step(x, y)
+    method.meta_step(state, xm, ym)
+    changed = not torch.equal(bn.running_mean, before)
+    assert changed == (policy == "update")
+    assert bn.training  # the policy never leaves the model in eval mode
+
+
+def test_forced_gates_of_the_wrong_length_is_a_clear_error() -> None:
+    famus = FaMUS(_cnn(6), generator=0)
+    famus.forced_gates = [1]
+    x, y, _, _ = _batch(6)
+    with pytest.raises(ConfigError, match="forced_gates"):
+        famus.virtual_step(x, y)
+
+
+def test_candidate_layers_and_always_on_follow_the_code_variant() -> None:
+    famus = FaMUS(_cnn(7, depth=4), MetaConfig(gate_granularity="parameter", candidate_layers=5, always_on_last=2),
+                  generator=0)
+    assert len(famus.always_on) == 2 and len(famus.gated) == 3
+    assert len(famus.detached) == len(list(famus.model.parameters())) - 5
+    famus.forced_gates = [0, 0, 0]
+    x, y, _, _ = _batch(7)
+    state = famus.virtual_step(x, y)
+    assert state.attached == tuple(u.name for u in famus.always_on)
+    assert state.w_hat["classifier.weight"].requires_grad
+    assert not state.w_hat["features.0.weight"].requires_grad
+
+
+def test_meta_methods_need_a_meta_batch() -> None:
+    method = MetaWeightNet(_cnn(8))
+    x, y, _, _ = _batch(8)
+    with pytest.raises(ConfigError, match="meta batch"):
+        method.iteration(x, y)
