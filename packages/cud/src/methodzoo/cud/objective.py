@@ -106,10 +106,12 @@ class CatchUpDistillation:
 
     # ----- catch-up targets ----------------------------------------------------------------------
     def runge_kutta_points(self, velocity: VelocityFn, x_t: torch.Tensor, t: torch.Tensor,
-                           h: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+                           h: torch.Tensor, k1: torch.Tensor | None = None,
+                           ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """The points (x, time) at which the targets T_1..T_K are evaluated, from the slopes k_i.
 
         Order 1: x_t − h·k1 at t − h. Order 2/3: x_t − j·h·s at t − j·h with the RK slope s.
+        ``k1`` = sg[v(x_t, t)] when already known (the online teacher reuses the student's output).
         """
         order = self.config.order
         eps = self.config.epsilon
@@ -118,7 +120,8 @@ class CatchUpDistillation:
         def at(time: torch.Tensor) -> torch.Tensor:
             return time.clamp(eps, 1.0)
 
-        k1 = velocity(x_t, t)
+        if k1 is None:
+            k1 = velocity(x_t, t)
         if order == 1:
             return [x_t - hb * k1], [at(t - h)]
         k2 = velocity(x_t - hb * k1, at(t - h))
@@ -133,9 +136,9 @@ class CatchUpDistillation:
 
     @torch.no_grad()
     def catch_up_targets(self, velocity: VelocityFn, x_t: torch.Tensor, t: torch.Tensor, h: torch.Tensor,
-                         u: torch.Tensor) -> list[torch.Tensor]:
+                         u: torch.Tensor, k1: torch.Tensor | None = None) -> list[torch.Tensor]:
         """T_1..T_K = sg[v(point_j, time_j)], replaced by u where t < ε + K·h (``mask_targets``)."""
-        points, times = self.runge_kutta_points(velocity, x_t, t, h)
+        points, times = self.runge_kutta_points(velocity, x_t, t, h, k1)
         targets = [velocity(point, time) for point, time in zip(points, times, strict=True)]
         if self.config.mask_targets:
             near_data = _broadcast(t < self.config.epsilon + self.config.order * h, u)
@@ -182,8 +185,11 @@ class CatchUpDistillation:
         if self.config.uses_catch_up:
             h = self.sample_catch_up_dt(t, generator)
             # The targets use sg[u] and sg[x_t]: no gradient reaches the encoder through them.
+            # Online teacher: k1 = sg[v_θ(x_t, t)] is the student's own first head, detached (same
+            # dropout mask); the EMA teacher evaluates its own k1.
+            k1 = outputs[0].detach() if teacher is None else None
             targets = self.catch_up_targets(self.teacher_velocity(teacher if teacher is not None else model),
-                                            x_t.detach(), t, h, u.detach())
+                                            x_t.detach(), t, h, u.detach(), k1)
             catch_up_loss = sum((F.mse_loss(g, target) for g, target in zip(outputs, targets, strict=True)),
                                 catch_up_loss)
         data_dim = z0[0].numel()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -102,8 +104,13 @@ class OneStepResult:
 
 def distill_one_step(teacher: CUDModel, config: OneStepConfig | None = None, train: TrainConfig | None = None,
                      *, device: str | torch.device = "cpu", progress: bool | None = None,
-                     checkpoint_dir: str | None = None, resume: bool = False) -> OneStepResult:
-    """Run the one-step stage from a trained CUD model (``train`` gives lr, batch, EMA, seed)."""
+                     checkpoint_dir: str | Path | None = None, resume: bool = False,
+                     run_config: dict[str, Any] | None = None) -> OneStepResult:
+    """Run the one-step stage from a trained CUD model (``train`` gives lr, batch, EMA, seed).
+
+    ``run_config`` (the CUD run's checkpoint config) is stored with the student's checkpoints so
+    :func:`~methodzoo.cud.training.load_trained` can rebuild the student.
+    """
     stage = OneStepDistillation(config)
     train = train or TrainConfig()
     if train.batch_size > stage.config.num_trajectories:
@@ -119,7 +126,8 @@ def distill_one_step(teacher: CUDModel, config: OneStepConfig | None = None, tra
                                  checkpoint_every=train.checkpoint_every, progress=progress,
                                  description="one-step")
         trainer = Trainer(student, optimizer, options=options, checkpoint_dir=checkpoint_dir,
-                          config={"one_step": stage.config.to_dict(), "train": train.to_dict()})
+                          config={**(run_config or {}), "one_step": stage.config.to_dict(),
+                                  "one_step_train": train.to_dict()})
         if resume:
             trainer.resume()
         batches = EpochBatches(stage.config.num_trajectories, train.batch_size, train.seed)
@@ -134,4 +142,6 @@ def distill_one_step(teacher: CUDModel, config: OneStepConfig | None = None, tra
             return stage.loss(student, anchor, z, target)
 
         trainer.fit(loss_fn, stage.total_steps)
+        if checkpoint_dir is not None and not train.checkpoint_every:
+            trainer.save_checkpoint()
     return OneStepResult(student, trainer.ema.model, trainer.history, trainer)  # type: ignore[arg-type]
