@@ -5,7 +5,7 @@ from importlib.metadata import entry_points
 import pytest
 
 from methodzoo.shared.bench import Benchmark, discover_benchmarks
-from methodzoo.shared.cli import build_parser, main
+from methodzoo.shared.cli import main
 
 METHODS = sorted(e.name for e in entry_points(group="methodzoo.methods"))
 
@@ -23,7 +23,8 @@ def test_benchmarks_load():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_method_subcommand_has_help(method, capsys):
-    build_parser()  # every plug-in loads without error
+    (entry,) = [e for e in entry_points(group="methodzoo.methods") if e.name == method]
+    entry.load()  # a broken plug-in is only a warning in the CLI: here it is a failure
     with pytest.raises(SystemExit) as exit_info:
         main([method, "--help"])
     assert exit_info.value.code == 0

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from methodzoo.shared import bench as bench_module
-from methodzoo.shared.bench import Benchmark, BenchContext, BenchResult, Table, run_benchmarks
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table, run_benchmarks
 from methodzoo.shared.cli import main
 from methodzoo.shared.errors import UserError
 from methodzoo.shared.plotting import pyplot, save_figure

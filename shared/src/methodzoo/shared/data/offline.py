@@ -87,8 +87,7 @@ def _photo(name: str) -> np.ndarray:
 
         from methodzoo.shared.data.image_folder import load_image
 
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
-            return load_image(handle.name)
+        return load_image(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
     image = np.asarray(image)
     if image.dtype != np.uint8:  # some scikit-image photos are float or uint16
         image = np.clip(image / image.max() * 255.0 if image.max() > 1 else image * 255.0, 0, 255)

@@ -13,7 +13,7 @@ class LabeledImages(NamedTuple):
     images: torch.Tensor
     labels: torch.Tensor
 
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def subset(self, indices: torch.Tensor) -> LabeledImages:
