@@ -1,1 +1,69 @@
-"""methodzoo-ict-codec (under construction)."""
+"""methodzoo-ict-codec: ICT and AICT (Ghorbel, Hamidouche & Morin 2023, arXiv 2307.02273 / 2307.06091),
+learned image codecs with a Transformer channel-wise autoregressive prior, and the Conv-ChARM and
+SwinT-ChARM baselines, with real range-coded bitstreams (constriction).
+
+    from methodzoo.ict_codec import CodecConfig, build_model, compress, decompress
+    model = build_model(CodecConfig.small("ict"))
+    data = compress(model, image)          # RGB uint8 (H, W, 3) -> bytes
+    image_hat = decompress(model, data)    # bytes -> RGB uint8 (H, W, 3)
+"""
+
+from methodzoo.ict_codec.api import (
+    compress,
+    decompress,
+    decompress_tensor,
+    evaluate,
+    load_model,
+    pad_image,
+    reconstruct,
+    save_model,
+    summarize,
+)
+from methodzoo.ict_codec.coding import BitstreamError
+from methodzoo.ict_codec.config import CodecConfig, TrainConfig, compressai_lambda
+from methodzoo.ict_codec.entropy import FactorizedDensity, GaussianConditional, scale_table
+from methodzoo.ict_codec.model import (
+    AICT,
+    ICT,
+    ChannelWiseCodec,
+    ConvChARM,
+    SwinTChARM,
+    build_model,
+    model_fingerprint,
+    parameter_count,
+)
+from methodzoo.ict_codec.train import RandomCrops, fit, rate_distortion_loss
+
+__all__ = [
+    # configuration
+    "CodecConfig",
+    "TrainConfig",
+    "compressai_lambda",
+    # models and entropy models
+    "AICT",
+    "ICT",
+    "ChannelWiseCodec",
+    "ConvChARM",
+    "FactorizedDensity",
+    "GaussianConditional",
+    "SwinTChARM",
+    "build_model",
+    "model_fingerprint",
+    "parameter_count",
+    "scale_table",
+    # coding
+    "BitstreamError",
+    "compress",
+    "decompress",
+    "decompress_tensor",
+    "pad_image",
+    "reconstruct",
+    # training and evaluation
+    "RandomCrops",
+    "evaluate",
+    "fit",
+    "load_model",
+    "rate_distortion_loss",
+    "save_model",
+    "summarize",
+]

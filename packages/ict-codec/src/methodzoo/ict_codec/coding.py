@@ -89,7 +89,10 @@ class SymbolDecoder:
             where = np.nonzero(rows == row)[0]
             n_regular = int(lengths[row]) - 1
             model = self._model.Categorical(pmf[row, : lengths[row]], perfect=False)
-            symbols = np.asarray(self._coder.decode(model, len(where)), dtype=np.int64)
+            try:
+                symbols = np.asarray(self._coder.decode(model, len(where)), dtype=np.int64)
+            except (AssertionError, ValueError, RuntimeError) as error:  # constriction rejects the data
+                raise BitstreamError(f"corrupted bitstream: {error}") from None
             values[where] = symbols - offsets[row]
             escaped = symbols == n_regular
             if escaped.any():
@@ -104,7 +107,10 @@ class SymbolDecoder:
         for i in range(count):
             u, shift = 0, 0
             for _ in range(_MAX_CHUNKS):
-                chunk = int(self._coder.decode(self._uniform))
+                try:
+                    chunk = int(self._coder.decode(self._uniform))
+                except (AssertionError, ValueError, RuntimeError) as error:
+                    raise BitstreamError(f"corrupted bitstream: {error}") from None
                 u |= (chunk >> 1) << shift
                 shift += _CHUNK_BITS
                 if not chunk & 1:

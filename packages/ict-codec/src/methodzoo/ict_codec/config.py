@@ -198,7 +198,7 @@ class TrainConfig(Config):
     lr_drop_at: float = field(default=0.9, metadata={"help": "fraction of the steps after which lr ×0.1"})
     grad_clip_norm: float | None = field(default=1.0, metadata={"help": "gradient clipping (none to disable)"})
     seed: int = field(default=0, metadata={"help": "seed of the initialisation and the crops"})
-    checkpoint_every: int = field(default=0, metadata={"help": "steps between checkpoints (0: only at the end)"})
+    checkpoint_every: int = field(default=500, metadata={"help": "steps between checkpoints (0: none)"})
 
     def validate(self) -> None:
         check(self.lmbda > 0, "lmbda must be positive, got {}", self.lmbda)

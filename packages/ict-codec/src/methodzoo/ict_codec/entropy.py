@@ -197,12 +197,18 @@ class GaussianConditional(nn.Module):
         return (upper - lower).clamp_min(self.likelihood_bound)
 
 
-def _gaussian_tables(table: torch.Tensor, tail_mass: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One row per scale: probabilities of the symbols −R..R, then the escape symbol's mass."""
+def _gaussian_tables(table: torch.Tensor, tail_mass: float,
+                     min_radius: int = 16) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One row per scale: probabilities of the symbols −R..R, then the escape symbol's mass.
+
+    R covers the mass ``1 − tail_mass`` but is at least ``min_radius``: outliers of small scales
+    (common early in training) then cost about 24 bits (the coder's smallest probability) rather
+    than an escape plus the raw value.
+    """
     from statistics import NormalDist
 
     z_tail = -NormalDist().inv_cdf(tail_mass / 2)
-    radii = [int(math.ceil(float(s) * z_tail)) for s in table]
+    radii = [max(min_radius, int(math.ceil(float(s) * z_tail))) for s in table]
     width = 2 * max(radii) + 2
     pmf = torch.zeros(len(radii), width, dtype=torch.float64)
     offsets = torch.tensor(radii, dtype=torch.int64)

@@ -1,0 +1,160 @@
+"""``methodzoo ict-codec {compress,decompress,eval,train}``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from methodzoo.shared.cli import emit
+from methodzoo.shared.errors import UserError
+
+
+def register(subparsers: Any) -> None:
+    from methodzoo.ict_codec.config import KINDS, TrainConfig
+
+    parser = subparsers.add_parser("ict-codec", help="ICT/AICT learned image codec (Ghorbel et al. 2023)")
+    sub = parser.add_subparsers(dest="ict_command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("compress", help="code an image file into a bitstream")
+    p.add_argument("input", help="image file (PNG, JPEG, ...)")
+    p.add_argument("output", help="bitstream file to write")
+    _weights_argument(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_compress)
+
+    p = sub.add_parser("decompress", help="decode a bitstream into a PNG")
+    p.add_argument("input", help="bitstream file")
+    p.add_argument("output", help="image file to write (PNG)")
+    _weights_argument(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_decompress)
+
+    p = sub.add_parser("eval", help="code every image of a folder; actual/estimated bpp, PSNR, MS-SSIM, times")
+    p.add_argument("folder", help="folder of images (Kodak, CLIC, ... or your own)")
+    _weights_argument(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_eval)
+
+    p = sub.add_parser("train", help="train a codec on random crops of photos (offline photos by default)")
+    p.add_argument("--out", required=True, help="folder for model.safetensors and checkpoints/")
+    p.add_argument("--kind", choices=list(KINDS), default="ict")
+    p.add_argument("--preset", choices=["tiny", "small", "paper"], default="small", help="model size")
+    p.add_argument("--data", default=None, help="folder of training images (default: offline photos)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, auto")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    TrainConfig.add_arguments(p)
+    p.set_defaults(handler=_train)
+
+
+def _weights_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", required=False, default=None,
+                        help="model file written by `methodzoo ict-codec train` (model.safetensors)")
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from methodzoo.ict_codec.api import load_model
+
+    if args.weights is None:
+        raise UserError("pass --weights MODEL.safetensors (train one with `methodzoo ict-codec train --out DIR`)")
+    return load_model(args.weights)
+
+
+def _compress(args: argparse.Namespace) -> int:
+    import time
+
+    from methodzoo.ict_codec.api import compress
+    from methodzoo.shared.data import load_image
+    from methodzoo.shared.io import atomic_write_bytes
+
+    model = _load(args)
+    image = load_image(args.input)
+    start = time.perf_counter()
+    data = compress(model, image)
+    seconds = time.perf_counter() - start
+    atomic_write_bytes(args.output, data)
+    h, w = image.shape[:2]
+    result = {"input": args.input, "output": args.output, "bytes": len(data), "height": h, "width": w,
+              "bpp": 8 * len(data) / (h * w), "encode_ms": 1000 * seconds}
+    emit(result, as_json=args.json,
+         text=lambda r: f"{r['output']}: {r['bytes']} bytes, {r['bpp']:.4f} bpp ({r['encode_ms']:.0f} ms)")
+    return 0
+
+
+def _decompress(args: argparse.Namespace) -> int:
+    import time
+
+    from PIL import Image
+
+    from methodzoo.ict_codec.api import decompress
+    from methodzoo.shared.io import atomic_write
+
+    model = _load(args)
+    path = Path(args.input)
+    if not path.is_file():
+        raise UserError(f"bitstream file {path} does not exist")
+    start = time.perf_counter()
+    image = decompress(model, path.read_bytes())
+    seconds = time.perf_counter() - start
+    atomic_write(args.output, lambda temp: Image.fromarray(image).save(temp, format="PNG"))
+    result = {"input": args.input, "output": args.output, "height": image.shape[0], "width": image.shape[1],
+              "decode_ms": 1000 * seconds}
+    emit(result, as_json=args.json,
+         text=lambda r: f"{r['output']}: {r['width']}x{r['height']} ({r['decode_ms']:.0f} ms)")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from methodzoo.ict_codec.api import evaluate, summarize
+    from methodzoo.shared.data import load_image_folder
+    from methodzoo.shared.progress import progress
+
+    model = _load(args)
+    images = load_image_folder(args.folder)
+    rows = []
+    for item in progress(images, desc="eval"):
+        rows.extend(evaluate(model, [item]))
+    result = {"images": rows, "mean": summarize(rows)}
+
+    def text(r: dict[str, Any]) -> str:
+        lines = [f"{'image':<20} {'bpp':>8} {'est.bpp':>8} {'PSNR':>7} {'MS-SSIM':>8} {'enc ms':>8} {'dec ms':>8}"]
+        for row in [*r["images"], {"name": "mean", **r["mean"]}]:
+            lines.append(f"{row['name']:<20} {row['bpp']:>8.4f} {row['bpp_estimated']:>8.4f} {row['psnr']:>7.2f} "
+                         f"{row.get('ms_ssim', float('nan')):>8.4f} {row['encode_ms']:>8.0f} {row['decode_ms']:>8.0f}")
+        return "\n".join(lines)
+
+    emit(result, as_json=args.json, text=text)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from methodzoo.ict_codec.api import save_model
+    from methodzoo.ict_codec.config import CodecConfig, TrainConfig
+    from methodzoo.ict_codec.model import build_model, parameter_count
+    from methodzoo.ict_codec.train import fit
+    from methodzoo.shared.data import load_image_folder, offline_photos
+    from methodzoo.shared.device import resolve_device
+
+    train_config = TrainConfig.from_args(args)
+    config = CodecConfig.preset(args.preset, args.kind)
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    photos = load_image_folder(args.data) if args.data else offline_photos()
+    torch.manual_seed(train_config.seed)
+    model = build_model(config)
+    history = fit(model, [p.image for p in photos], train_config, checkpoint_dir=out / "checkpoints",
+                  resume=args.resume, device=device, description=f"train {args.kind}")
+    weights = save_model(out / "model.safetensors", model.cpu())
+    train_config.save(out / "train_config.json")
+    config.save(out / "model_config.json")
+    last = {k: v[-1] for k, v in history.values.items() if v}
+    result = {"weights": str(weights), "kind": args.kind, "preset": args.preset,
+              "parameters": parameter_count(model), "steps": train_config.steps, "last": last}
+    emit(result, as_json=args.json,
+         text=lambda r: f"wrote {r['weights']} ({r['parameters']} parameters, {r['steps']} steps; "
+                        f"last loss {r['last'].get('loss', float('nan')):.4g})")
+    return 0
