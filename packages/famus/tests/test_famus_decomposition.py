@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methodzoo.famus import DeepCNN, FaMUS, MetaConfig, MetaWeightNet, layer_units, layerwise_meta_gradients
+from methodzoo.famus import (
+    DeepCNN,
+    FaMUS,
+    MetaConfig,
+    MetaWeightNet,
+    layer_units,
+    layerwise_meta_gradients,
+)
 
 
 def _batch(seed: int, n: int = 6, m: int = 4, size: int = 12) -> tuple[torch.Tensor, ...]:

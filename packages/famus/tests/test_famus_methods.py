@@ -52,12 +52,12 @@ def test_every_gate_on_reproduces_mwnet_exactly() -> None:
 def test_budget_loss_uses_every_gate_and_reaches_every_sampler() -> None:
     famus = FaMUS(_cnn(1), MetaConfig(budget=2, lambda_g=0.0, lambda_r=1.0), generator=0)
     famus.forced_gates = [1] * len(famus.gated)
-    x, y, xm, ym = _batch(1)
+    x, y, _, _ = _batch(1)
     state = famus.virtual_step(x, y)
     loss = famus.budget_loss(state.gates)
     assert float(loss.detach()) == (len(famus.gated) - 2) ** 2
-    grads = torch.autograd.grad(loss, [s.net[0].weight for s in famus.samplers], allow_unused=True)
-    assert all(g is not None and float(g.abs().max()) > 0 for g in grads)
+    (grad,) = torch.autograd.grad(loss, [famus.samplers.weights[0]])  # (U, D, hidden): one slice per sampler
+    assert all(float(grad[u].abs().max()) > 0 for u in range(len(famus.gated)))
 
 
 def test_meta_loss_alone_gives_the_gates_no_gradient() -> None:
@@ -77,11 +77,10 @@ def test_meta_loss_alone_gives_the_gates_no_gradient() -> None:
 
 
 def test_budget_loss_drives_the_active_count_to_k() -> None:
-    torch.manual_seed(0)
     with torch.random.fork_rng():
         torch.manual_seed(3)
         model = MLP(16, 4, width=8, depth=9)  # 10 gated linear layers
-    famus = FaMUS(model, MetaConfig(budget=3, lambda_g=0.0, lr=0.05), generator=3)
+        famus = FaMUS(model, MetaConfig(budget=3, lambda_g=0.0, lr=0.05), generator=3)
     g = torch.Generator().manual_seed(3)
     active = []
     for _ in range(80):
@@ -104,7 +103,9 @@ class _CountOps(TorchDispatchMode):
 
 
 def _meta_step_ops(gates: list[int]) -> dict[str, int]:
-    famus = FaMUS(_cnn(4, depth=6), MetaConfig(lambda_g=0.0), generator=0)
+    with torch.random.fork_rng():
+        torch.manual_seed(4)
+        famus = FaMUS(_cnn(4, depth=6), MetaConfig(lambda_g=0.0), generator=0)
     famus.forced_gates = gates + [0] * (len(famus.gated) - len(gates))
     x, y, xm, ym = _batch(4)
     state = famus.virtual_step(x, y)

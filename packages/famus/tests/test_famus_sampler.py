@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from methodzoo.famus import GradientSampler, gumbel_gate, pooled_gradient
+from methodzoo.famus import GradientSampler, LayerSamplers, gumbel_gate, pooled_gradient
 from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.testing import binomial_band
 
@@ -55,3 +55,29 @@ def test_sampler_shapes() -> None:
     assert len([m for m in sampler.modules() if isinstance(m, torch.nn.Linear)]) == 3
     with pytest.raises(ConfigError, match="depth"):
         GradientSampler(7, depth=4)
+
+
+def test_batched_samplers_equal_separate_samplers_and_keep_padding_at_zero() -> None:
+    dims = [3, 7, 5]
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        batched = LayerSamplers(dims, hidden=6, depth=3)
+        singles = [GradientSampler(d, hidden=6, depth=3) for d in dims]
+        inputs = [torch.randn(d) for d in dims]
+    with torch.no_grad():
+        for u, (d, single) in enumerate(zip(dims, singles, strict=True)):
+            linears = [m for m in single.net if isinstance(m, torch.nn.Linear)]
+            preludes = [m for m in single.net if isinstance(m, torch.nn.PReLU)]
+            for k, linear in enumerate(linears):
+                weight = batched.weights[k][u]
+                linear.weight.copy_((weight[:d] if k == 0 else weight).T)
+                linear.bias.copy_(batched.biases[k][u])
+            for k, prelu in enumerate(preludes):
+                prelu.weight.fill_(float(batched.prelu[k, u]))
+    padded = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)  # (3, 7)
+    logits = batched(padded)
+    for u, single in enumerate(singles):
+        assert torch.allclose(logits[u], single(inputs[u]), atol=1e-6)
+    logits.sum().backward()
+    assert float(batched.weights[0].grad[0, 3:].abs().max()) == 0.0  # padded inputs: no gradient
+    assert float(batched.weights[0].detach()[0, 3:].abs().max()) == 0.0

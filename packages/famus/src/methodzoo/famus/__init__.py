@@ -14,10 +14,10 @@ from methodzoo.famus.layers import LayerUnit, layer_units, pooled_gradient
 from methodzoo.famus.methods import CrossEntropy, FaMUS, MetaWeightNet, VirtualStep, build_method
 from methodzoo.famus.models import MLP, DeepCNN, MetaWeightNetwork, ResNet32, build_classifier
 from methodzoo.famus.noise import NoisyLabels, corrupt_labels, transition_matrix
-from methodzoo.famus.sampler import GradientSampler, gumbel_gate
+from methodzoo.famus.sampler import GradientSampler, LayerSamplers, gumbel_gate
 from methodzoo.famus.train import FitResult, evaluate, fit
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     # configuration
     "MetaConfig",
     "TrainConfig",
@@ -29,6 +29,7 @@ __all__ = [
     "build_method",
     # FaMUS pieces
     "GradientSampler",
+    "LayerSamplers",
     "LayerUnit",
     "gumbel_gate",
     "layer_units",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,9 +28,15 @@ from torch import nn
 from torch.func import functional_call
 
 from methodzoo.famus.config import MetaConfig
-from methodzoo.famus.layers import LayerUnit, batchnorm_mode, forward_buffers, layer_units, pooled_gradient
+from methodzoo.famus.layers import (
+    LayerUnit,
+    batchnorm_mode,
+    forward_buffers,
+    layer_units,
+    pooled_gradient,
+)
 from methodzoo.famus.models import MetaWeightNetwork
-from methodzoo.famus.sampler import GradientSampler, gumbel_gate
+from methodzoo.famus.sampler import LayerSamplers, gumbel_gate
 from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.seed import make_generator
 
@@ -42,7 +48,8 @@ class VirtualStep:
     ``w_hat``: ŵ(θ) by parameter name (plus the model's frozen parameters);
     ``grads``: (1/n)·Σ_i V_i ∇_{w} L_i per parameter, with the graph to θ (``create_graph=True``);
     ``weights``: V ``(n,)``; ``losses``: L_i ``(n,)`` (detached); ``alpha``: the step size;
-    ``gates``: r_l per gated layer (FaMUS only); ``attached``: names of layers whose ŵ keeps its graph.
+    ``gates``: r ``(U,)``, one gate per gated layer, named by ``gate_names`` (FaMUS only);
+    ``attached``: names of the layers whose ŵ keeps its graph to θ.
     """
 
     w_hat: dict[str, torch.Tensor]
@@ -50,7 +57,8 @@ class VirtualStep:
     weights: torch.Tensor
     losses: torch.Tensor
     alpha: float
-    gates: dict[str, torch.Tensor] = field(default_factory=dict)
+    gates: torch.Tensor | None = None
+    gate_names: tuple[str, ...] = ()
     attached: tuple[str, ...] = ()
 
 
@@ -208,8 +216,15 @@ class MetaWeightNet(CrossEntropy):
 
     def meta_step(self, state: VirtualStep, x_meta: torch.Tensor, y_meta: torch.Tensor) -> dict[str, float]:
         """Step 2: update θ (and FaMUS's η) with the meta-gradient."""
+        self._sync()
+        t0 = time.perf_counter()
         meta_loss = self.meta_loss(state, x_meta, y_meta)
+        self._sync()
+        t1 = time.perf_counter()
         grads, scalars = self.meta_gradient(state, meta_loss)
+        self._sync()
+        self.last_timings["meta_forward_ms"] = 1e3 * (t1 - t0)
+        self.last_timings["meta_backward_ms"] = 1e3 * (time.perf_counter() - t1)
         optimizers = list(self.meta_optimizers().values())
         for opt in optimizers:
             opt.zero_grad(set_to_none=True)
@@ -231,6 +246,7 @@ class MetaWeightNet(CrossEntropy):
                   y_meta: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if x_meta is None or y_meta is None:
             raise ConfigError(f"{type(self).__name__} needs a clean meta batch (x_meta, y_meta)")
+        self.last_timings = {}
         self._sync()
         t0 = time.perf_counter()
         state = self.virtual_step(x, y)
@@ -241,7 +257,7 @@ class MetaWeightNet(CrossEntropy):
         t2 = time.perf_counter()
         del state  # frees the second-order graph before the actual step
         out: dict[str, torch.Tensor] = self.actual_step(x, y)
-        self.last_timings = {"virtual_ms": 1e3 * (t1 - t0), "meta_ms": 1e3 * (t2 - t1)}
+        self.last_timings.update(virtual_ms=1e3 * (t1 - t0), meta_ms=1e3 * (t2 - t1))
         for key, value in scalars.items():
             out[key] = torch.tensor(value)
         return out
@@ -250,7 +266,8 @@ class MetaWeightNet(CrossEntropy):
 class FaMUS(MetaWeightNet):
     """MW-Net + FaMUS (Xu et al., CVPR 2021): a layer-wise sampled meta-gradient.
 
-    For each gated layer l a sampler Γ(ḡ_l; η_l) (:class:`GradientSampler`) turns the pooled
+    For each gated layer l a sampler Γ(ḡ_l; η_l) (one MLP per layer, batched in
+    :class:`LayerSamplers`) turns the pooled
     weighted training gradient ḡ_l (Eq. 8) into a hard Gumbel gate r_l. In the virtual step a
     layer with r_l = 1 gets ŵ_l = w_l − α·(r_l·g_l + (1 − r_l)·sg(g_l)) (graph kept); a layer with
     r_l = 0 gets sg(w_l − α·g_l), so the meta-backward skips it entirely (Eq. 9). θ and η minimise
@@ -275,10 +292,10 @@ class FaMUS(MetaWeightNet):
         self.detached: list[LayerUnit] = [u for u in self.units if u not in candidates]
         params = dict(model.named_parameters())
         device = next(model.parameters()).device
-        self.samplers = nn.ModuleList([
-            GradientSampler(sum(_output_dim(params[n]) for n in unit.parameters), cfg.sampler_hidden, cfg.sampler_depth)
-            for unit in self.gated
-        ]).to(device)
+        in_features = [sum(_output_dim(params[n]) for n in unit.parameters) for unit in self.gated]
+        # with nothing to gate (all layers always on or detached) there is no sampler
+        self.samplers: nn.Module = (LayerSamplers(in_features, cfg.sampler_hidden, cfg.sampler_depth)
+                                    if self.gated else nn.Module()).to(device)
         self.sampler_optimizer = torch.optim.SGD(self.samplers.parameters(), lr=cfg.sampler_lr,
                                                  momentum=cfg.sampler_momentum) if self.gated else None
         self.forced_gates: Sequence[int] | None = None
@@ -304,16 +321,17 @@ class FaMUS(MetaWeightNet):
             pooled = (pooled - pooled.mean()) / (pooled.std() + 1e-8)
         return pooled
 
-    def sample_gates(self, grads: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """r_l = Γ(ḡ_l; η_l) ∈ {0, 1} for every gated layer (hard forward, straight-through backward)."""
-        gates: dict[str, torch.Tensor] = {}
-        for i, (unit, sampler) in enumerate(zip(self.gated, self.samplers, strict=True)):
-            r = gumbel_gate(sampler(self.sampler_input(unit, grads)), self.config.gumbel_tau, self.generator)
-            if self.forced_gates is not None:
-                # keep the straight-through path but pin the forward value
-                r = r - r.detach() + float(self.forced_gates[i])
-            gates[unit.name] = r
-        return gates
+    def sample_gates(self, grads: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """r = Γ(ḡ; η) ∈ {0, 1}^U, one per gated layer (hard forward, straight-through backward)."""
+        if not self.gated:
+            return None
+        inputs = [self.sampler_input(unit, grads) for unit in self.gated]
+        padded = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)  # (U, max D_l)
+        r = gumbel_gate(self.samplers(padded), self.config.gumbel_tau, self.generator)  # (U,)
+        if self.forced_gates is not None:
+            # keep the straight-through path but pin the forward value
+            r = r - r.detach() + torch.tensor([float(v) for v in self.forced_gates], dtype=r.dtype, device=r.device)
+        return r
 
     # ----- Eq. 9 -------------------------------------------------------------------------------
     def virtual_parameters(self, params: dict[str, torch.Tensor], state: VirtualStep) -> dict[str, torch.Tensor]:
@@ -321,13 +339,16 @@ class FaMUS(MetaWeightNet):
             raise ConfigError(f"forced_gates needs {len(self.gated)} entries (one per gated layer), "
                               f"got {len(self.forced_gates)}")
         state.gates = self.sample_gates(state.grads)
-        on = dict(zip(state.gates, torch.stack(list(state.gates.values())).tolist(), strict=True)) if state.gates else {}
+        state.gate_names = tuple(unit.name for unit in self.gated)
+        index = {name: i for i, name in enumerate(state.gate_names)}
+        on = state.gates.detach().tolist() if state.gates is not None else []
         alpha = state.alpha
         w_hat = {name: p for name, p in params.items() if name not in state.grads}
         attached: list[str] = []
         for unit in self.units:
-            r = state.gates.get(unit.name)
-            keep = unit in self.always_on or (r is not None and on[unit.name] == 1.0)
+            i = index.get(unit.name)
+            keep = unit in self.always_on or (i is not None and on[i] == 1.0)
+            r = state.gates[i] if (keep and i is not None and state.gates is not None) else None
             for name in unit.parameters:
                 g = state.grads[name]
                 if not keep:
@@ -347,10 +368,9 @@ class FaMUS(MetaWeightNet):
         return w_hat
 
     # ----- Eqs. 10-12 --------------------------------------------------------------------------
-    def budget_loss(self, gates: dict[str, torch.Tensor]) -> torch.Tensor:
-        """L_r = (Σ_l r_l − K)² over every gate (Eq. 10)."""
-        total = torch.stack(list(gates.values())).sum()
-        return (total - self.config.budget) ** 2
+    def budget_loss(self, gates: torch.Tensor) -> torch.Tensor:
+        """L_r = (Σ_l r_l − K)² over every gate (Eq. 10), not just the last one."""
+        return (gates.sum() - self.config.budget) ** 2
 
     def gradient_matching_loss(self, state: VirtualStep, val_grads: dict[str, torch.Tensor]) -> torch.Tensor:
         """L_g on the last layer L (Eq. 11); the validation side is a constant.
@@ -378,11 +398,11 @@ class FaMUS(MetaWeightNet):
         eta = list(self.samplers.parameters())
         first = meta_loss
         scalars = {"meta_loss": float(meta_loss.detach())}
-        if state.gates:
+        if state.gates is not None:
             budget = self.budget_loss(state.gates)
             first = first + cfg.lambda_r * budget
             scalars["L_r"] = float(budget.detach())
-            scalars["active_layers"] = float(torch.stack(list(state.gates.values())).sum().detach())
+            scalars["active_layers"] = float(state.gates.detach().sum())
         else:
             scalars["active_layers"] = 0.0
         scalars["active_layers"] += len(self.always_on)

@@ -26,7 +26,9 @@ WARMUP_STEPS = 5  # iterations left out of the timing medians
 class FitResult:
     """What :func:`fit` returns: test accuracy over training, timings and the noise realised.
 
-    Times are medians over the iterations after the first ``WARMUP_STEPS`` of this process.
+    Times are medians over the iterations after the first ``WARMUP_STEPS`` of this process:
+    the virtual step (step 1), the meta step (step 2: meta forward, meta-backward, updates),
+    the meta-backward alone, and the whole iteration.
     """
 
     method: str
@@ -36,6 +38,7 @@ class FitResult:
     eval_accuracy: list[float]
     virtual_step_ms: float | None
     meta_step_ms: float | None
+    meta_backward_ms: float | None
     iteration_ms: float | None
     mean_active_layers: float | None
     realised_noise_rate: float
@@ -81,7 +84,7 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
 
 
 def _step_schedule(total_steps: int, milestones: tuple[float, ...], gamma: float) -> Callable[[int], float]:
-    boundaries = [int(round(m * total_steps)) for m in milestones]
+    boundaries = [round(m * total_steps) for m in milestones]
     return lambda step: gamma ** sum(step >= b for b in boundaries)
 
 
@@ -128,7 +131,8 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
                                 data.meta_images[meta_index], data.meta_labels[meta_index])
 
     end = config.steps if stop_at is None else min(stop_at, config.steps)
-    timings: dict[str, list[float]] = {"virtual_ms": [], "meta_ms": [], "iteration_ms": [], "active": []}
+    timings: dict[str, list[float]] = {"virtual_ms": [], "meta_ms": [], "meta_backward_ms": [], "iteration_ms": [],
+                                       "active": []}
     clock = {"last": time.perf_counter(), "seen": 0}
 
     def callback(trainer: Trainer, scalars: dict[str, float]) -> None:
@@ -138,7 +142,7 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         clock["seen"] += 1
         if clock["seen"] > WARMUP_STEPS:
             timings["iteration_ms"].append(1e3 * (now - clock["last"]))
-            for key in ("virtual_ms", "meta_ms"):
+            for key in ("virtual_ms", "meta_ms", "meta_backward_ms"):
                 if key in method.last_timings:
                     timings[key].append(method.last_timings[key])
         if "active_layers" in scalars:
@@ -163,6 +167,7 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         method=config.method, best_accuracy=max(evaluations["accuracy"]), last_accuracy=evaluations["accuracy"][-1],
         eval_steps=[int(s) for s in evaluations["steps"]], eval_accuracy=list(evaluations["accuracy"]),
         virtual_step_ms=median(timings["virtual_ms"]), meta_step_ms=median(timings["meta_ms"]),
+        meta_backward_ms=median(timings["meta_backward_ms"]),
         iteration_ms=median(timings["iteration_ms"]),
         mean_active_layers=statistics.fmean(timings["active"]) if timings["active"] else None,
         realised_noise_rate=data.noise.realised_rate, expected_noise_rate=data.noise.expected_rate,
