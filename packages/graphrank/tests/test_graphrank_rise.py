@@ -155,3 +155,16 @@ def test_mst_type_one_error_in_binomial_band() -> None:
     low, high = binomial_band(draws, 0.05, 0.99)
     for rank, count in rejections.items():
         assert low <= count <= high, (rank, count)
+
+
+def test_import_is_lean() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, methodzoo.graphrank, methodzoo.graphrank.cli, methodzoo.graphrank.bench\n"
+            "assert 'hyppo' not in sys.modules, 'hyppo imported eagerly'\n"
+            "assert 'graspologic' not in sys.modules\n"
+            "torch = sys.modules.get('torch')\n"
+            "assert torch is None or not torch.cuda.is_initialized()\n")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr

@@ -23,7 +23,7 @@ from methodzoo.graphrank.statistic import (
     rise_test_from_ranks,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     # configuration
     "RiseConfig",
     # the method class and its result
