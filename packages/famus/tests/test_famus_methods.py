@@ -166,3 +166,30 @@ def test_meta_methods_need_a_meta_batch() -> None:
     x, y, _, _ = _batch(8)
     with pytest.raises(ConfigError, match="meta batch"):
         method.iteration(x, y)
+
+
+@pytest.mark.slow
+def test_meta_step_time_ratio_falls_with_depth() -> None:
+    """With K = 4 layers attached, FaMUS's share of MW-Net's meta-step time shrinks as depth grows."""
+    import statistics
+
+    def ratio(depth: int) -> float:
+        x, y, xm, ym = _batch(9, n=32, m=32, size=28)
+        times = {}
+        for name in ("mwnet", "famus"):
+            with torch.random.fork_rng():
+                torch.manual_seed(9)
+                model = DeepCNN(10, 1, width=8, depth=depth)
+                method = MetaWeightNet(model) if name == "mwnet" else FaMUS(model, MetaConfig(lambda_g=0.0))
+            if isinstance(method, FaMUS):
+                method.forced_gates = [0] * (len(method.gated) - 4) + [1] * 4
+            method.timing = True
+            samples = []
+            for i in range(8):
+                method.train_step(x, y, xm, ym)
+                if i >= 2:
+                    samples.append(method.last_timings["meta_ms"])
+            times[name] = statistics.median(samples)
+        return times["famus"] / times["mwnet"]
+
+    assert ratio(24) < ratio(4)

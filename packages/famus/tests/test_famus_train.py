@@ -77,3 +77,31 @@ def test_config_errors() -> None:
         MetaConfig(sampler_depth=5)
     with pytest.raises(ConfigError, match="meta_size"):
         prepare_noisy_data(TINY.replace(meta_size=5))
+
+
+def test_cifar_from_a_local_folder_trains_resnet32(tmp_path: Path) -> None:
+    import numpy as np
+
+    from methodzoo.shared.testing import write_cifar_batches
+
+    rng = np.random.default_rng(0)
+
+    def batch(name: str, n: int) -> tuple[str, np.ndarray, np.ndarray]:
+        return name, rng.integers(0, 256, (n, 3072), dtype=np.uint8), np.arange(n) % 10
+
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar_batches(folder, [batch(f"data_batch_{i}", 40) for i in range(1, 6)] + [batch("test_batch", 30)])
+    config = TrainConfig(dataset="cifar10", data_root=str(tmp_path), model="resnet32", width=4, train_size=100,
+                         meta_size=20, test_size=30, batch_size=8, meta_batch_size=8, steps=2, eval_every=2,
+                         method="famus", device="cpu")
+    data = prepare_noisy_data(config)
+    assert data.train_images.shape == (100, 3, 32, 32) and data.test_images.shape == (30, 3, 32, 32)
+    result = fit(config, data=data, progress=False)
+    assert result.steps == 2 and 0.0 <= result.last_accuracy <= 1.0
+
+
+def test_missing_cifar_names_the_expected_layout(tmp_path: Path) -> None:
+    from methodzoo.shared.errors import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match="cifar-10-batches-py"):
+        prepare_noisy_data(TINY.replace(dataset="cifar10", data_root=str(tmp_path)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -31,9 +32,11 @@ class NoisyLabelData:
     noise: NoisyLabels
 
     def to(self, device: torch.device | str) -> NoisyLabelData:
-        return NoisyLabelData(*(getattr(self, f).to(device) for f in (
-            "train_images", "train_labels", "train_clean_labels", "meta_images", "meta_labels",
-            "test_images", "test_labels")), num_classes=self.num_classes, noise=self.noise)
+        return NoisyLabelData(
+            train_images=self.train_images.to(device), train_labels=self.train_labels.to(device),
+            train_clean_labels=self.train_clean_labels.to(device), meta_images=self.meta_images.to(device),
+            meta_labels=self.meta_labels.to(device), test_images=self.test_images.to(device),
+            test_labels=self.test_labels.to(device), num_classes=self.num_classes, noise=self.noise)
 
 
 def _load(config: TrainConfig) -> tuple[LabeledImages, LabeledImages | None, int]:
@@ -41,12 +44,12 @@ def _load(config: TrainConfig) -> tuple[LabeledImages, LabeledImages | None, int
     if config.dataset == "mnist-digits":
         return mnist_digits(), None, 10
     if config.dataset in ("mnist", "fashion-mnist"):
-        variant = config.dataset
-        return (load_mnist(config.data_root, split="train", variant=variant),
-                load_mnist(config.data_root, split="test", variant=variant), 10)
-    classes = 10 if config.dataset == "cifar10" else 100
-    return (load_cifar(config.data_root, split="train", variant=config.dataset),
-            load_cifar(config.data_root, split="test", variant=config.dataset), classes)
+        mnist: Literal["mnist", "fashion-mnist"] = "mnist" if config.dataset == "mnist" else "fashion-mnist"
+        return (load_mnist(config.data_root, split="train", variant=mnist),
+                load_mnist(config.data_root, split="test", variant=mnist), 10)
+    cifar: Literal["cifar10", "cifar100"] = "cifar10" if config.dataset == "cifar10" else "cifar100"
+    return (load_cifar(config.data_root, split="train", variant=cifar),
+            load_cifar(config.data_root, split="test", variant=cifar), 10 if cifar == "cifar10" else 100)
 
 
 def balanced_split(labels: torch.Tensor, per_class: int, num_classes: int,

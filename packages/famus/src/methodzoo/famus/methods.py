@@ -19,7 +19,7 @@ BatchNorm running statistics there.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -169,7 +169,7 @@ class MetaWeightNet(CrossEntropy):
             return (weights * losses).mean()
         return (weights * losses).sum() / weights.sum().clamp_min(1e-8)
 
-    def functional_forward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    def functional_forward(self, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """The classifier at ``params`` with the BatchNorm policy of the virtual/meta forwards."""
         buffers = forward_buffers(self.model, self.config.bn_policy)
         with batchnorm_mode(self.model, self.config.bn_policy):
@@ -421,7 +421,7 @@ class FaMUS(MetaWeightNet):
         return out, scalars
 
 
-def _grad_or_zeros(output: torch.Tensor, inputs: list[torch.Tensor], retain_graph: bool = False) -> list[torch.Tensor]:
+def _grad_or_zeros(output: torch.Tensor, inputs: Sequence[torch.Tensor], retain_graph: bool = False) -> list[torch.Tensor]:
     """autograd.grad with zeros for inputs the output does not depend on (e.g. every gate off)."""
     if not output.requires_grad:
         return [torch.zeros_like(t) for t in inputs]
