@@ -330,6 +330,7 @@ class TinT(nn.Module):
         """Evaluation logits ``(B, T, V)`` after the simulated fine-tuning on the training part."""
         return self.simulate(input_ids).logits_after
 
+    @torch.no_grad()
     def simulated_updates(self, output: TinTOutput) -> dict[str, Tensor]:
         """The update TinT applied, ``Delta W`` per auxiliary parameter (neutral names, shape
         ``(B, *W.shape)``), read back from the prefix embeddings."""

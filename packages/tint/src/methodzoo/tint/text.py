@@ -6,6 +6,7 @@ The text is the Python language reference shipped with CPython (``pydoc_data.top
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -34,10 +35,13 @@ def encode_bytes(text: str) -> Tensor:
     return torch.tensor(list(text.encode("utf-8")), dtype=torch.long)
 
 
-def sample_windows(docs: list[str], length: int, count: int, generator: torch.Generator,
-                   encode: Callable[[str], Tensor] = encode_bytes) -> Tensor:
+def encode_documents(docs: list[str], encode: Callable[[str], Tensor] = encode_bytes) -> list[Tensor]:
+    """Token tensors of the documents (encode once, sample many windows)."""
+    return [encode(d) for d in docs]
+
+
+def sample_windows(tokens: list[Tensor], length: int, count: int, generator: torch.Generator) -> Tensor:
     """``count`` windows ``(count, length)`` drawn uniformly from documents long enough to hold one."""
-    tokens = [encode(d) for d in docs]
     tokens = [t for t in tokens if len(t) > length]
     if not tokens:
         from methodzoo.shared.errors import UserError
@@ -64,25 +68,31 @@ def tiny_gpt2(hidden: int = 64, layers: int = 3, heads: int = 4, context: int = 
         return GPT2LMHeadModel(config).eval()
 
 
-def pretrain(model: nn.Module, docs: list[str], *, steps: int, batch_size: int = 32, length: int = 64,
+def pretrain(model: nn.Module, tokens: list[Tensor], *, steps: int, batch_size: int = 32, length: int = 64,
              learning_rate: float = 3e-3, seed: int = 0, progress: Callable | None = None) -> list[float]:
     """Train a causal LM on byte windows with AdamW and a cosine schedule; returns the losses."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=steps,
-                                                    pct_start=0.05)
+    warmup = max(1, steps // 20)
+
+    def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 10 %
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     device = next(model.parameters()).device
     model.train()
     losses = []
     iterator = range(steps) if progress is None else progress(range(steps), desc="pretrain")
     for _ in iterator:
-        batch = sample_windows(docs, length, batch_size, generator).to(device)
+        batch = sample_windows(tokens, length, batch_size, generator).to(device)
         loss = model(batch, labels=batch).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     model.eval()
     return losses
