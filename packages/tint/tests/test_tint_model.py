@@ -163,7 +163,7 @@ def test_opt_125m_shape_is_under_two_billion_without_allocating():
                                                  reuse_backward_blocks=True)) < 2e9
 
 
-def test_llama_reference_and_limits():
+def test_llama_reference_matches_transformers_and_sgd():
     aux = llama().double()
     ids = _ids(6)
     spec = aux_spec(aux)
@@ -176,11 +176,29 @@ def test_llama_reference_and_limits():
     names = list(exact)
     # HF's RMSNorm runs in float32 even for a float64 model, hence the looser tolerance
     assert torch.allclose(_flat(dynamic.updates, names), _flat(exact, names), atol=1e-7)
-    approx = simulate_one_step(aux, ids, config)
-    cosine = torch.nn.functional.cosine_similarity(_flat(approx.updates, names), _flat(exact, names), 0)
+
+
+def test_llama_tint_matches_reference():
+    """Llama through the TinT modules: RMSNorm, rotary (products with position tables), GQA
+    (grouped key/value heads) and the gated MLP (self-only linear-attention products)."""
+    aux = llama().double()
+    ids = _ids(8)
+    config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2)
+    tint = build_tint(aux, config)
+    assert tint_parameter_count(aux_spec(aux), config) == sum(p.numel() for p in tint.parameters())
+    with torch.no_grad():
+        out = tint.simulate(ids)
+        assert (out.logits_before - aux(ids).logits).abs().max() < 1e-5
+    reference = simulate_one_step(aux, ids, config)
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-6
+    assert (out.logits_after - out.logits_before).abs().max() > 1e-2
+    names = list(reference.updates)
+    simulated = tint.simulated_updates(out)
+    assert set(simulated) == set(names)  # v, o, gate, up, down of every layer; no biases, no norms
+    assert torch.allclose(_flat(simulated, names), _flat(reference.updates, names), atol=1e-8)
+    cosine = torch.nn.functional.cosine_similarity(_flat(simulated, names),
+                                                   _flat(true_gradient_step(aux, ids, config), names), 0)
     assert cosine > 0.9
-    with pytest.raises(UserError, match="gated MLP"):
-        build_tint(aux, config)
 
 
 def test_clear_errors():

@@ -43,8 +43,8 @@ class AuxSpec:
 
     @property
     def mlp_chunks(self) -> int:
-        """c = D_ff / D: the MLP is simulated as c chunks of D x D matrices."""
-        return self.intermediate // self.hidden
+        """c = ceil(D_ff / D): the MLP is simulated as c chunks of D x D matrices (zero-padded)."""
+        return -(-self.intermediate // self.hidden)
 
     def parameter_count(self) -> int:
         """Number of parameters of the auxiliary model (tied embeddings counted once)."""

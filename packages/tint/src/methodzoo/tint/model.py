@@ -23,10 +23,12 @@ from methodzoo.tint.auxiliary import AuxSpec, aux_spec, aux_weights
 from methodzoo.tint.config import TinTConfig, split_lengths
 from methodzoo.tint.modules import (
     ActivationForward,
+    ElementwiseProduct,
     FiniteDifferenceBackward,
     LinearBackwardDescent,
     LinearForward,
     PredictionLossGradient,
+    RotaryForward,
     SlotNorm,
     SoftmaxAttention,
     TinTDims,
@@ -34,17 +36,6 @@ from methodzoo.tint.modules import (
     unstack_rows,
 )
 from methodzoo.tint.reference import activation_fn
-
-LLAMA_LIMITS = (
-    "the TinT construction does not simulate Llama-family blocks: (1) the gated MLP "
-    "down(silu(gate x) * up x) multiplies two token-dependent activations, which neither the "
-    "linear attention (weights x activations) nor a position-wise TinT MLP computes exactly; "
-    "(2) rotary positions multiply Q and K by position-dependent cos/sin, again a product of two "
-    "token features; (3) grouped-query attention shares W_K, W_V rows across heads, so the stacked "
-    "D x D prefix layout does not apply. RMSNorm itself is supported (SlotNorm kind 'rmsnorm'). "
-    "Use simulate_one_step(aux_model, ...) for the Llama simulation with TinT's approximations"
-)
-
 
 @dataclass
 class TinTOutput:
@@ -60,21 +51,19 @@ class TinTOutput:
 def tint_dims(spec: AuxSpec, config: TinTConfig) -> TinTDims:
     """Check the shape constraints and return the TinT widths."""
     S = config.rows_per_prefix
-    if spec.family == "llama" or spec.mlp != "plain" or spec.positions != "learned":
-        raise UserError(LLAMA_LIMITS)
-    if spec.n_kv_heads != spec.n_heads:
-        raise UserError("grouped-query attention is not simulated by the TinT construction")
     if spec.hidden % S:
         raise ConfigError(f"rows_per_prefix S={S} must divide the auxiliary width D={spec.hidden} (K = D / S)")
-    if spec.intermediate % spec.hidden:
-        raise ConfigError(f"the MLP width {spec.intermediate} must be a multiple of D={spec.hidden} "
-                          "(the MLP is simulated in D x D chunks)")
-    if not (spec.attention_bias and spec.mlp_bias):
-        raise UserError("auxiliary layers without biases are not supported by the TinT construction")
+    if spec.attention_bias != spec.mlp_bias:
+        raise UserError("auxiliary models with biases in attention but not in the MLP (or the reverse) "
+                        "are not supported by the TinT construction")
     T_max = config.max_positions or spec.max_positions
     if T_max > spec.max_positions:
         raise ConfigError(f"max_positions={T_max} exceeds the auxiliary's context {spec.max_positions}")
     return TinTDims(spec.hidden, S, spec.n_heads, spec.head_dim, T_max)
+
+
+def _mlp_names(spec: AuxSpec) -> tuple[str, ...]:
+    return ("gate", "up", "down") if spec.mlp == "gated" else ("fc1", "fc2")
 
 
 def _n_sim(spec: AuxSpec, config: TinTConfig) -> int:
@@ -87,7 +76,8 @@ def _n_sim(spec: AuxSpec, config: TinTConfig) -> int:
 def _bank_names(spec: AuxSpec, layer: int) -> list[str]:
     p = f"l{layer}_"
     names = [p + n for n in ("norm1", "q", "k", "v", "o", "norm2")]
-    names += [p + f"fc1_{c}" for c in range(spec.mlp_chunks)] + [p + f"fc2_{c}" for c in range(spec.mlp_chunks)]
+    for kind in _mlp_names(spec):
+        names += [p + f"{kind}_{c}" for c in range(spec.mlp_chunks)]
     return names
 
 
@@ -97,7 +87,8 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
     ``L`` forward blocks (one with ``reuse_forward_blocks``; each has one shared :class:`LinearForward` per layer, softmax attention,
     activation), ``n`` backward blocks (one with ``reuse_backward_blocks``; three descent variants, attention backward, two
     finite-difference modules), the final norm's forward/backward, the loss gradient, the
-    embeddings (``V x D`` tied, learned positions) and ``(6 + 2c) L + 1`` prefix banks of ``K x H``.
+    embeddings (``V x D`` tied, learned positions) and ``(6 + 2c) L + 1`` prefix banks of ``K x H``
+    (``6 + 3c`` per layer and product/rotary modules for Llama's gated MLP and rotary positions).
     """
     dims = tint_dims(spec, config)
     n = _n_sim(spec, config)
@@ -105,10 +96,17 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
                + ActivationForward.parameter_count(dims))
     backward = (3 * LinearBackwardDescent.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
                 + 2 * FiniteDifferenceBackward.parameter_count(dims))
+    if spec.mlp == "gated":
+        forward += ElementwiseProduct.parameter_count(dims)
+        backward += ElementwiseProduct.parameter_count(dims)
+    if spec.positions == "rotary":
+        forward += RotaryForward.parameter_count(dims)
     top = (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
            + FiniteDifferenceBackward.parameter_count(dims) + PredictionLossGradient.parameter_count(dims))
-    embeddings = spec.vocab * spec.hidden + (spec.max_positions + spec.position_offset) * spec.hidden
-    banks = ((6 + 2 * spec.mlp_chunks) * spec.n_layers + 1) * dims.K * dims.H
+    embeddings = spec.vocab * spec.hidden
+    if spec.positions == "learned":
+        embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
+    banks = ((6 + len(_mlp_names(spec)) * spec.mlp_chunks) * spec.n_layers + 1) * dims.K * dims.H
     n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
     n_backward = 1 if config.reuse_backward_blocks else n
     return n_forward * forward + n_backward * backward + top + embeddings + banks
@@ -117,27 +115,36 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
 class _ForwardBlock(nn.Module):
     def __init__(self, dims: TinTDims, spec: AuxSpec, config: TinTConfig) -> None:
         super().__init__()
-        self.linear = LinearForward(dims, config.gate_scale)
-        self.attention = SoftmaxAttention(dims, config.gate_scale)
-        self.activation = ActivationForward(dims, config.gate_scale, activation_fn(spec.activation))
+        g = config.gate_scale
+        self.linear = LinearForward(dims, g)
+        self.attention = SoftmaxAttention(dims, g, kv_heads=spec.n_kv_heads)
+        self.activation = ActivationForward(dims, g, activation_fn(spec.activation))
+        if spec.mlp == "gated":
+            self.product = ElementwiseProduct(dims, g)
+        if spec.positions == "rotary":
+            self.rotary = RotaryForward(dims, g, spec.n_heads, spec.head_dim, spec.rope_theta)
 
 
 class _BackwardBlock(nn.Module):
     def __init__(self, dims: TinTDims, spec: AuxSpec, config: TinTConfig, norm: SlotNorm) -> None:
         super().__init__()
         eta, g = config.learning_rate, config.gate_scale
-        self.descent = LinearBackwardDescent(dims, g, eta)
-        self.descent_mlp_out = LinearBackwardDescent(dims, g, eta, bias_scale=1.0 / spec.mlp_chunks)
-        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=0.0)
-        self.attention = SoftmaxAttention(dims, g, backward=True)
+        bias = 1.0 if spec.attention_bias else 0.0  # no bias update for bias-free layers (Llama)
+        self.descent = LinearBackwardDescent(dims, g, eta, bias_scale=bias)
+        self.descent_mlp_out = LinearBackwardDescent(dims, g, eta, bias_scale=bias / spec.mlp_chunks)
+        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=0.0,
+                                                  bias_scale=1.0 if spec.norm == "layernorm" else 0.0)
+        self.attention = SoftmaxAttention(dims, g, backward=True, kv_heads=spec.n_kv_heads)
         self.norm_backward = FiniteDifferenceBackward(dims, g, norm.function, config.finite_difference_epsilon)
         self.activation_backward = FiniteDifferenceBackward(dims, g, activation_fn(spec.activation),
                                                             config.finite_difference_epsilon)
+        if spec.mlp == "gated":
+            self.product = ElementwiseProduct(dims, g)
 
 
 class TinT(nn.Module):
-    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2 or
-    OPT auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
+    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2, OPT
+    or Llama auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
     after TinT's internal SGD step(s) on the first ``train_fraction`` of each sequence.
 
     Steps are overridable methods named after the paper: :meth:`embed`, :meth:`forward_block`,
@@ -151,21 +158,44 @@ class TinT(nn.Module):
         self.n_sim = _n_sim(spec, config)
         D, S, H = dims.D, dims.S, dims.H
         self.embed_tokens = nn.Parameter(weights["embed"].detach().clone())
-        self.embed_positions = nn.Parameter(weights["pos_embed"].detach().clone())
+        if spec.positions == "learned":
+            self.embed_positions = nn.Parameter(weights["pos_embed"].detach().clone())
+        chunks = spec.mlp_chunks
+        padded = chunks * D
+
+        def matrix(name: str, rows: int | None = None, cols: int | None = None) -> Tensor:
+            """Weight zero-padded to (rows or D, cols or D): GQA keys/values have fewer rows and the
+            MLP is padded to c D x D chunks; padded rows/columns stay zero under the updates."""
+            w = weights[name]
+            out = w.new_zeros(rows or D, cols or D)
+            out[:w.shape[0], :w.shape[1]] = w
+            return out
+
+        def vector(name: str, size: int | None = None) -> Tensor:
+            out = weights["embed"].new_zeros(size or D)
+            if name in weights:
+                out[:weights[name].shape[0]] = weights[name]
+            return out
+
         banks: dict[str, Tensor] = {}
         for layer in range(spec.n_layers):
             p, w = f"l{layer}_", f"layers.{layer}."
-            banks[p + "norm1"] = stack_rows(torch.diag(weights[w + "norm1.weight"]), weights[w + "norm1.bias"], S, H)
-            banks[p + "norm2"] = stack_rows(torch.diag(weights[w + "norm2.weight"]), weights[w + "norm2.bias"], S, H)
+            for norm in ("norm1", "norm2"):
+                banks[p + norm] = stack_rows(torch.diag(weights[w + norm + ".weight"]), vector(w + norm + ".bias"), S, H)
             for name in "qkvo":
-                banks[p + name] = stack_rows(weights[w + name + ".weight"], weights[w + name + ".bias"], S, H)
-            for c in range(spec.mlp_chunks):
+                banks[p + name] = stack_rows(matrix(w + name + ".weight"), vector(w + name + ".bias"), S, H)
+            first, last = ("gate", "up"), "down"
+            if spec.mlp == "plain":
+                first, last = ("fc1",), "fc2"
+            ins = {kind: (matrix(w + kind + ".weight", rows=padded), vector(w + kind + ".bias", padded)) for kind in first}
+            out_w, out_b = matrix(w + last + ".weight", cols=padded), vector(w + last + ".bias")
+            for c in range(chunks):
                 rows = slice(c * D, (c + 1) * D)
-                banks[p + f"fc1_{c}"] = stack_rows(weights[w + "fc1.weight"][rows], weights[w + "fc1.bias"][rows], S, H)
+                for kind, (mat, vec) in ins.items():
+                    banks[p + f"{kind}_{c}"] = stack_rows(mat[rows], vec[rows], S, H)
                 # every chunk carries b2 / c so that the chunk outputs sum to W2 g + b2
-                banks[p + f"fc2_{c}"] = stack_rows(weights[w + "fc2.weight"][:, rows],
-                                                   weights[w + "fc2.bias"] / spec.mlp_chunks, S, H)
-        banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), weights["final_norm.bias"], S, H)
+                banks[p + f"{last}_{c}"] = stack_rows(out_w[:, rows], out_b / chunks, S, H)
+        banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), vector("final_norm.bias"), S, H)
         self.prefixes = nn.ParameterDict({k: nn.Parameter(v.detach().clone()) for k, v in banks.items()})
         g = config.gate_scale
         self.norm = SlotNorm(dims, spec.norm, spec.norm_eps)
@@ -206,9 +236,10 @@ class TinT(nn.Module):
         B, T = input_ids.shape
         D, H, K = self.dims.D, self.dims.H, self.dims.K
         tokens = self.embed_tokens[input_ids]  # (B, T, D)
-        pos = self.embed_positions[self.spec.position_offset + torch.arange(T, device=input_ids.device)]
         hidden = tokens.new_zeros(B, K + T, H)
-        hidden[:, K:, :D] = tokens + pos
+        hidden[:, K:, :D] = tokens
+        if self.spec.positions == "learned":
+            hidden[:, K:, :D] += self.embed_positions[self.spec.position_offset + torch.arange(T, device=input_ids.device)]
         raw = tokens.new_zeros(B, K + T, H)
         raw[:, K:, :D] = tokens
         return hidden, raw
@@ -225,23 +256,27 @@ class TinT(nn.Module):
         n1 = self.norm(x)
         a = linear(n1, "norm1")
         q, k, v = linear(a, "q"), linear(a, "k"), linear(a, "v")
+        if self.spec.positions == "rotary":
+            q, k = m.rotary(q, positions), m.rotary(k, positions)
         o = m.attention(a, positions, masks, query=q, key=k, value=v)
         x1 = x + linear(o, "o")
         n2 = self.norm(x1)
         b = linear(n2, "norm2")
         mlp = torch.zeros_like(x1)
-        us, gs = [], []
-        for c in range(self.spec.mlp_chunks):
-            u = linear(b, f"fc1_{c}")
-            g = m.activation(u, positions)
-            mlp = mlp + linear(g, f"fc2_{c}")
-            us.append(u)
-            gs.append(g)
-        x2 = x1 + mlp
         cache = {"x": x, "n1": n1, "a": a, "q": q, "k": k, "o": o, "x1": x1, "n2": n2, "b": b}
-        cache.update({f"u{c}": u for c, u in enumerate(us)})
-        cache.update({f"g{c}": g for c, g in enumerate(gs)})
-        return x2, cache
+        for c in range(self.spec.mlp_chunks):
+            if self.spec.mlp == "gated":
+                pre, up = linear(b, f"gate_{c}"), linear(b, f"up_{c}")
+                act = m.activation(pre, positions)
+                g = m.product(act, up, positions)
+                mlp = mlp + linear(g, f"down_{c}")
+                cache.update({f"pre{c}": pre, f"up{c}": up, f"act{c}": act, f"g{c}": g})
+            else:
+                u = linear(b, f"fc1_{c}")
+                g = m.activation(u, positions)
+                mlp = mlp + linear(g, f"fc2_{c}")
+                cache.update({f"pre{c}": u, f"g{c}": g})
+        return x1 + mlp, cache
 
     def head(self, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
              masks: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
@@ -275,9 +310,17 @@ class TinT(nn.Module):
 
         db = torch.zeros_like(grad)
         for c in reversed(range(self.spec.mlp_chunks)):
-            dg = step(m.descent_mlp_out, grad, f"fc2_{c}", cache[f"g{c}"])
-            du = m.activation_backward(dg, positions, memory=cache[f"u{c}"])
-            db = db + step(m.descent, du, f"fc1_{c}", cache["b"])
+            if self.spec.mlp == "gated":
+                dg = step(m.descent_mlp_out, grad, f"down_{c}", cache[f"g{c}"])
+                d_up = m.product(dg, cache[f"act{c}"], positions)  # d up = act(pre) * dg
+                db = db + step(m.descent, d_up, f"up_{c}", cache["b"])
+                d_act = m.product(dg, cache[f"up{c}"], positions)  # d act = up * dg
+                d_pre = m.activation_backward(d_act, positions, memory=cache[f"pre{c}"])
+                db = db + step(m.descent, d_pre, f"gate_{c}", cache["b"])
+            else:
+                dg = step(m.descent_mlp_out, grad, f"fc2_{c}", cache[f"g{c}"])
+                du = m.activation_backward(dg, positions, memory=cache[f"pre{c}"])
+                db = db + step(m.descent, du, f"fc1_{c}", cache["b"])
         dn2 = step(m.descent_norm, db, "norm2", cache["n2"])
         dx1 = grad + m.norm_backward(dn2, positions, memory=cache["x1"])
         do = step(m.descent, dx1, "o", cache["o"])
@@ -342,24 +385,35 @@ class TinT(nn.Module):
             w_old, b_old = unstack_rows(self.prefixes[name], D, S)
             return w_new - w_old, b_new - b_old
 
-        for layer in range(self.spec.n_layers - self.n_sim, self.spec.n_layers):
+        spec = self.spec
+        F_ = spec.intermediate
+        kv = spec.n_kv_heads * spec.head_dim
+        for layer in range(spec.n_layers - self.n_sim, spec.n_layers):
             p, w = f"l{layer}_", f"layers.{layer}."
-            for name in ("v", "o"):
-                out[w + name + ".weight"], out[w + name + ".bias"] = delta(p + name)
-            parts = [delta(p + f"fc1_{c}") for c in range(chunks)]
-            out[w + "fc1.weight"] = torch.cat([d[0] for d in parts], -2)
-            out[w + "fc1.bias"] = torch.cat([d[1] for d in parts], -1)
-            parts = [delta(p + f"fc2_{c}") for c in range(chunks)]
-            out[w + "fc2.weight"] = torch.cat([d[0] for d in parts], -1)
-            out[w + "fc2.bias"] = sum(d[1] for d in parts)
-            for name in ("norm1", "norm2"):
-                out[w + name + ".bias"] = delta(p + name)[1]
+            for name, rows in (("v", kv), ("o", D)):
+                dw, db = delta(p + name)
+                out[w + name + ".weight"] = dw[..., :rows, :]
+                if spec.attention_bias:
+                    out[w + name + ".bias"] = db[..., :rows]
+            *ins, last = _mlp_names(spec)
+            for kind in ins:
+                parts = [delta(p + f"{kind}_{c}") for c in range(chunks)]
+                out[w + kind + ".weight"] = torch.cat([d[0] for d in parts], -2)[..., :F_, :]
+                if spec.mlp_bias:
+                    out[w + kind + ".bias"] = torch.cat([d[1] for d in parts], -1)[..., :F_]
+            parts = [delta(p + f"{last}_{c}") for c in range(chunks)]
+            out[w + last + ".weight"] = torch.cat([d[0] for d in parts], -1)[..., :F_]
+            if spec.mlp_bias:
+                out[w + last + ".bias"] = sum(d[1] for d in parts)
+            if spec.norm == "layernorm":
+                for name in ("norm1", "norm2"):
+                    out[w + name + ".bias"] = delta(p + name)[1]
         return out
 
 
 def build_tint(aux_model: nn.Module, config: TinTConfig | None = None) -> TinT:
-    """Build the TinT that simulates ``aux_model`` (a transformers GPT-2 or pre-LN OPT causal LM
-    with tied embeddings), on the auxiliary's device and dtype."""
+    """Build the TinT that simulates ``aux_model`` (a transformers GPT-2, pre-LN OPT or Llama causal
+    LM with tied embeddings), on the auxiliary's device and dtype."""
     config = config or TinTConfig()
     spec = aux_spec(aux_model)
     weights = aux_weights(aux_model)

@@ -102,8 +102,9 @@ class TinTAttention(nn.Module):
     def __init__(self, dims: TinTDims, n_heads: int, d_qk: int, d_v: int,
                  sources: tuple[str, str, str], *, q_bias: bool = False, v_bias: bool = False,
                  softmax: bool = False, scale: float = 1.0, transpose: bool = False,
-                 shared: str = "") -> None:
+                 shared: str = "", self_only: bool = False) -> None:
         super().__init__()
+        self.self_only = self_only
         self.sources, self.n_heads, self.d_qk, self.d_v = sources, n_heads, d_qk, d_v
         self.softmax, self.scale, self.transpose, self.shared = softmax, scale, transpose, shared
         width = [dims.P if s == "position" else dims.H for s in sources]
@@ -136,6 +137,10 @@ class TinTAttention(nn.Module):
         q = self._heads(self.q(streams[self.sources[0]]), self.d_qk, B, "q")
         k = self._heads(self.k(streams[self.sources[1]]), self.d_qk, B, "k")
         v = self._heads(self.v(streams[self.sources[2]]), self.d_v, B, "v")
+        if self.self_only:
+            # each row attends only to itself: the diagonal of the (linear) score matrix
+            out = ((q * k).sum(-1, keepdim=True) * self.scale * v).transpose(1, 2)  # (B, N, nh, d_v)
+            return self.o(out.reshape(B, out.shape[1], self.n_heads * self.d_v))
         scores = (q @ k.transpose(-1, -2)) * self.scale  # (B, nh, N, N)
         mask = mask[:, None]
         if self.softmax:
@@ -270,19 +275,28 @@ class SoftmaxAttention(nn.Module):
     never attend to prefixes. With ``backward=True`` it recomputes the same probabilities and
     disperses transposed, ``dv_j = sum_i a_ij dy_i`` (stop-gradient through the scores)."""
 
-    def __init__(self, dims: TinTDims, gate_scale: float, *, backward: bool = False) -> None:
+    def __init__(self, dims: TinTDims, gate_scale: float, *, backward: bool = False, kv_heads: int | None = None) -> None:
         super().__init__()
         D, h, hd = dims.D, dims.n_heads, dims.head_dim
+        group = h // (kv_heads or h)  # grouped-query attention: query head a reads key/value head a // group
         sources = ("query", "key", "hidden" if backward else "value")
         self.attention = TinTAttention(dims, h, hd, hd, sources, softmax=True,
                                        scale=1.0 / math.sqrt(hd), transpose=backward)
         self.gate = Gate(dims, "token", gate_scale)
         self.register_buffer("clear", _slot_mask(dims), persistent=False)
         a = self.attention
+        eye = torch.eye(hd)
         with torch.no_grad():
-            for proj in (a.q, a.k, a.v):
-                proj.weight[:, :D] = torch.eye(D)
-            a.o.weight[:D, :] = torch.eye(D)
+            a.q.weight[:, :D] = torch.eye(D)
+            for head in range(h):
+                kv = (head // group) * hd
+                a.k.weight[head * hd:(head + 1) * hd, kv:kv + hd] = eye
+                if backward:  # values are dy of the query head; sum the group into its value head
+                    a.v.weight[head * hd:(head + 1) * hd, head * hd:(head + 1) * hd] = eye
+                    a.o.weight[kv:kv + hd, head * hd:(head + 1) * hd] = eye
+                else:
+                    a.v.weight[head * hd:(head + 1) * hd, kv:kv + hd] = eye
+                    a.o.weight[head * hd:(head + 1) * hd, head * hd:(head + 1) * hd] = eye
 
     @staticmethod
     def parameter_count(dims: TinTDims) -> int:
@@ -409,3 +423,74 @@ class PredictionLossGradient(nn.Module):
         grad[..., :self.D] = expected
         out = (grad - target) * loss_rows
         return _write(hidden, self.gate(positions), out, self.clear)
+
+
+class ElementwiseProduct(nn.Module):
+    """``a * b`` of two token streams (slot 0): a linear attention in which every row attends only
+    to itself, with ``D`` heads of dimension 1 (head ``r`` scores ``a_r b_r`` against a constant
+    value 1). Needed for Llama's gated MLP and rotary positions, which multiply two
+    token-dependent quantities."""
+
+    def __init__(self, dims: TinTDims, gate_scale: float) -> None:
+        super().__init__()
+        D = dims.D
+        self.attention = TinTAttention(dims, D, 1, 1, ("a", "b", "a"), v_bias=True, self_only=True)
+        self.gate = Gate(dims, "token", gate_scale)
+        self.register_buffer("clear", _slot_mask(dims), persistent=False)
+        with torch.no_grad():
+            self.attention.q.weight[:, :D] = torch.eye(D)
+            self.attention.k.weight[:, :D] = torch.eye(D)
+            self.attention.v.bias.fill_(1.0)
+            self.attention.o.weight[:D] = torch.eye(D)
+
+    @staticmethod
+    def parameter_count(dims: TinTDims) -> int:
+        return (TinTAttention.parameter_count(dims, dims.D, 1, 1, ("a", "b", "a"), v_bias=True)
+                + Gate.parameter_count(dims))
+
+    def forward(self, a: Tensor, b: Tensor, positions: Tensor) -> Tensor:
+        out = self.attention({"a": a, "b": b}, a.new_ones(1, 1, 1, dtype=torch.bool))
+        return _write(a, self.gate(positions), out, self.clear)
+
+
+class RotaryForward(nn.Module):
+    """Rotary position embedding of slot 0 (Llama): ``x * cos(theta t) + rotate_half(x) * sin(theta t)``.
+    The cos/sin tables are TinT weights read from the one-hot positions; ``rotate_half`` is a fixed
+    signed permutation; the two products use :class:`ElementwiseProduct`."""
+
+    def __init__(self, dims: TinTDims, gate_scale: float, n_heads: int, head_dim: int, theta: float) -> None:
+        super().__init__()
+        D, K = dims.D, dims.K
+        self.cos_table = nn.Linear(dims.P, dims.H, bias=False)
+        self.sin_table = nn.Linear(dims.P, dims.H, bias=False)
+        self.rotate = nn.Linear(dims.H, dims.H, bias=False)
+        self.product_cos = ElementwiseProduct(dims, gate_scale)
+        self.product_sin = ElementwiseProduct(dims, gate_scale)
+        self.gate = Gate(dims, "token", gate_scale)
+        self.register_buffer("clear", _slot_mask(dims), persistent=False)
+        half = head_dim // 2
+        inv = 1.0 / (theta ** (torch.arange(0, half, dtype=torch.float32) / half))
+        angles = torch.arange(dims.T_max, dtype=torch.float32)[:, None] * inv[None]  # (T_max, hd / 2)
+        angles = torch.cat([angles, angles], -1).double()  # (T_max, hd)
+        with torch.no_grad():
+            for lin in (self.cos_table, self.sin_table, self.rotate):
+                lin.weight.zero_()
+            for head in range(n_heads):
+                cols = slice(head * head_dim, (head + 1) * head_dim)
+                self.cos_table.weight[cols, K:] = angles.cos().t().float()
+                self.sin_table.weight[cols, K:] = angles.sin().t().float()
+                base = head * head_dim
+                for i in range(half):  # rotate_half: (x1, x2) -> (-x2, x1)
+                    self.rotate.weight[base + i, base + half + i] = -1.0
+                    self.rotate.weight[base + half + i, base + i] = 1.0
+
+    @staticmethod
+    def parameter_count(dims: TinTDims) -> int:
+        return (2 * dims.P * dims.H + dims.H * dims.H + 2 * ElementwiseProduct.parameter_count(dims)
+                + Gate.parameter_count(dims))
+
+    def forward(self, hidden: Tensor, positions: Tensor) -> Tensor:
+        pos = positions[None]
+        with_cos = self.product_cos(hidden, self.cos_table(pos), positions)  # slot 0: x * cos
+        with_sin = self.product_sin(self.rotate(hidden), self.sin_table(pos), positions)  # slot 0: R x * sin
+        return with_cos + self.gate(positions) * self.clear * with_sin  # residual add into slot 0 of tokens
