@@ -79,7 +79,18 @@ def test_swapping_the_samples_leaves_the_statistic_unchanged() -> None:
             rise_test(x, y, k=5, rank=rank).statistic, rel=1e-10)
 
 
-def test_type_one_error_in_binomial_band_and_uniform_pvalues() -> None:
+@pytest.fixture
+def one_thread():  # type: ignore[no-untyped-def]
+    """N = 100 problems: torch's thread pool costs more than it saves, above all on a busy CPU."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_type_one_error_in_binomial_band_and_uniform_pvalues(one_thread: None) -> None:
     rng = np.random.default_rng(4)
     draws = 400
     test = RISE(RiseConfig(k=10))
