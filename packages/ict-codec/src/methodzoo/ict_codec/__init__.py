@@ -35,35 +35,35 @@ from methodzoo.ict_codec.model import (
 from methodzoo.ict_codec.train import RandomCrops, fit, rate_distortion_loss
 
 __all__ = [
-    # configuration
-    "CodecConfig",
-    "TrainConfig",
-    "compressai_lambda",
     # models and entropy models
     "AICT",
     "ICT",
+    # coding
+    "BitstreamError",
     "ChannelWiseCodec",
+    # configuration
+    "CodecConfig",
     "ConvChARM",
     "FactorizedDensity",
     "GaussianConditional",
-    "SwinTChARM",
-    "build_model",
-    "model_fingerprint",
-    "parameter_count",
-    "scale_table",
-    # coding
-    "BitstreamError",
-    "compress",
-    "decompress",
-    "decompress_tensor",
-    "pad_image",
-    "reconstruct",
     # training and evaluation
     "RandomCrops",
+    "SwinTChARM",
+    "TrainConfig",
+    "build_model",
+    "compress",
+    "compressai_lambda",
+    "decompress",
+    "decompress_tensor",
     "evaluate",
     "fit",
     "load_model",
+    "model_fingerprint",
+    "pad_image",
+    "parameter_count",
     "rate_distortion_loss",
+    "reconstruct",
     "save_model",
+    "scale_table",
     "summarize",
 ]

@@ -208,7 +208,7 @@ def _gaussian_tables(table: torch.Tensor, tail_mass: float,
     from statistics import NormalDist
 
     z_tail = -NormalDist().inv_cdf(tail_mass / 2)
-    radii = [max(min_radius, int(math.ceil(float(s) * z_tail))) for s in table]
+    radii = [max(min_radius, math.ceil(float(s) * z_tail)) for s in table]
     width = 2 * max(radii) + 2
     pmf = torch.zeros(len(radii), width, dtype=torch.float64)
     offsets = torch.tensor(radii, dtype=torch.int64)

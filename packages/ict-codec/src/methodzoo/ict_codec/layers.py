@@ -104,7 +104,7 @@ class SwinBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, h, w, c = x.shape  # (B, H, W, C)
+        b, h, w, _c = x.shape  # (B, H, W, C)
         win = self.window
         # Swin's rule: no shift when the map fits in one window.
         shift = self.shift if min(h, w) > win else 0
@@ -258,7 +258,7 @@ def scale_warp(x: torch.Tensor, zoom: torch.Tensor, out_size: tuple[int, int] | 
     """Separable bicubic resampling of ``x`` (B, C, H, W) through the affine grid ``diag(1/zoom)``:
     the content is scaled by ``zoom`` about the centre (``zoom < 1`` shrinks it inside the canvas).
     With ``out_size`` and ``zoom = 1`` this is a plain bicubic resize. Differentiable in ``zoom``."""
-    b, c, h, w = x.shape
+    b, _c, h, w = x.shape
     oh, ow = out_size if out_size is not None else (h, w)
     zoom = zoom.to(x.dtype).expand(b)
     mh = _cubic_matrix(h, oh, zoom, a)  # (B, oh, h)
