@@ -21,6 +21,7 @@ import resource
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -189,17 +190,15 @@ def timing_study(ctx: BenchContext) -> tuple[list[dict[str, Any]], dict[str, Any
         x = rng.normal(size=(size // 2, d))
         y = rng.normal(size=(size // 2, d))
         repeats = 3 if size <= 2000 else 1
-        ours = _timed(lambda x=x, y=y: RISE(RiseConfig(k=K)).test(x, y), repeats)
+        ours = _timed(partial(RISE(RiseConfig(k=K)).test, x, y), repeats)
         row: dict[str, Any] = {"N": size, "rise_seconds": ours, "peak_rss_gb": _peak_rss_gb()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if size <= energy_auto_max:
-                auto_measured[size] = _timed(lambda x=x, y=y: Energy().test(x, y), 1)
+                auto_measured[size] = _timed(partial(Energy().test, x, y), 1)
             if size in energy_perm_sizes:
-                small = _timed(lambda x=x, y=y: Energy().test(x, y, reps=reps_small, auto=False,
-                                                               random_state=0), 1)
-                large = _timed(lambda x=x, y=y: Energy().test(x, y, reps=reps_large, auto=False,
-                                                               random_state=0), 1)
+                small = _timed(partial(Energy().test, x, y, reps=reps_small, auto=False, random_state=0), 1)
+                large = _timed(partial(Energy().test, x, y, reps=reps_large, auto=False, random_state=0), 1)
                 per_perm = max((large - small) / (reps_large - reps_small), 0.0)
                 perm_fit[size] = (max(small - reps_small * per_perm, 0.0), per_perm)
         rows.append(row)
