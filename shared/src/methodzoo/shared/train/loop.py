@@ -21,7 +21,12 @@ from torch import nn
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import ConfigError, UserError
 from methodzoo.shared.progress import progress
-from methodzoo.shared.train.checkpoint import Checkpoint, latest_checkpoint, load_checkpoint, save_checkpoint
+from methodzoo.shared.train.checkpoint import (
+    Checkpoint,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from methodzoo.shared.train.distributed import unwrap_model
 from methodzoo.shared.train.ema import EMA
 
