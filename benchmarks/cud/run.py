@@ -35,7 +35,8 @@ def main() -> int:
     target.mkdir(exist_ok=True)
     summary = run.summary()
     (target / f"{args.profile}.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    shutil.copy(Path(args.out) / "report.md", target / f"{args.profile}-report.md")
+    report = (Path(args.out) / "report.md").read_text().replace("](cud/", f"]({args.profile}-")
+    (target / f"{args.profile}-report.md").write_text(report)
     for plot in run.results["cud"].plots:
         shutil.copy(plot, target / f"{args.profile}-{Path(plot).name}")
     return 0

@@ -20,7 +20,7 @@ from methodzoo.cud.solvers import SOLVERS, SampleResult, integrate, peer_to_cud,
 from methodzoo.cud.toy import GaussianMixture, ToyDistribution, toy_distribution
 from methodzoo.cud.training import FitResult, fit, load_trained
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     # configuration
     "CUDConfig",
     "NetworkConfig",

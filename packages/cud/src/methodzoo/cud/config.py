@@ -136,9 +136,10 @@ class NetworkConfig(Config):
 
     @classmethod
     def tiny_unet(cls) -> NetworkConfig:
-        """A CPU-sized U-Net for tests and the quick benchmark (16 channels, 1 block)."""
-        return cls(kind="unet", model_channels=16, channel_mult=(1, 2), num_blocks=1,
-                   attention_resolutions=(), dropout=0.0, encoder_channels=16)
+        """A CPU-sized U-Net for tests and the quick benchmark (8 channels, 3 levels, 1 block;
+        about 2.3 GFLOP per flow-matching step at batch 32 on 28×28)."""
+        return cls(kind="unet", model_channels=8, channel_mult=(1, 2, 2), num_blocks=1,
+                   attention_resolutions=(), dropout=0.0, encoder_channels=8)
 
 
 @dataclass(frozen=True)
