@@ -299,6 +299,7 @@ class FaMUS(MetaWeightNet):
         self.sampler_optimizer = torch.optim.SGD(self.samplers.parameters(), lr=cfg.sampler_lr,
                                                  momentum=cfg.sampler_momentum) if self.gated else None
         self.forced_gates: Sequence[int] | None = None
+        self.last_gates: torch.Tensor | None = None  # r of the latest virtual step, for monitoring
 
     def meta_modules(self) -> dict[str, nn.Module]:
         return {"meta_net": self.meta_net, "samplers": self.samplers}
@@ -340,6 +341,7 @@ class FaMUS(MetaWeightNet):
                               f"got {len(self.forced_gates)}")
         state.gates = self.sample_gates(state.grads)
         state.gate_names = tuple(unit.name for unit in self.gated)
+        self.last_gates = state.gates.detach() if state.gates is not None else None
         index = {name: i for i, name in enumerate(state.gate_names)}
         on = state.gates.detach().tolist() if state.gates is not None else []
         alpha = state.alpha

@@ -83,7 +83,7 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return accuracy(logits, labels)
 
 
-def _step_schedule(total_steps: int, milestones: tuple[float, ...], gamma: float) -> Callable[[int], float]:
+def step_lr_schedule(total_steps: int, milestones: tuple[float, ...], gamma: float) -> Callable[[int], float]:
     boundaries = [round(m * total_steps) for m in milestones]
     return lambda step: gamma ** sum(step >= b for b in boundaries)
 
@@ -109,7 +109,7 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         method: CrossEntropy = build_method(config.method, model, meta_config, generator=config.seed + 1)
     method.timing = timing
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        method.optimizer, _step_schedule(config.steps, meta_config.lr_milestones, meta_config.lr_gamma))
+        method.optimizer, step_lr_schedule(config.steps, meta_config.lr_milestones, meta_config.lr_gamma))
     batches = EpochBatches(data.train_images.shape[0], config.batch_size, seed=config.seed)
     meta_batches = EpochBatches(data.meta_images.shape[0], min(config.meta_batch_size, data.meta_images.shape[0]),
                                 seed=config.seed + 7919)
