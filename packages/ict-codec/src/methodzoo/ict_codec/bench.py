@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from methodzoo.shared.bench import BenchContext, BenchResult, Benchmark, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 
 TEST_PHOTOS = ("astronaut", "coffee", "chelsea", "china")
 
@@ -36,8 +36,8 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("tiny", ("conv-charm", "swint-charm", "ict"), (0.004, 0.01, 0.025, 0.06), 150, 4, 64,
-                     3e-3, 256),
+    "quick": Profile("tiny", ("conv-charm", "swint-charm", "ict"), (0.01, 0.025, 0.06, 0.15), 200, 8, 64,
+                     2e-3, 256),
     "full": Profile("small", ("conv-charm", "swint-charm", "ict", "aict"), (0.0035, 0.0067, 0.013, 0.025),
                     3000, 8, 128, 1e-3, None),
 }
