@@ -124,8 +124,9 @@ def _train_methods(data: TrainingData, network: NetworkConfig, train: TrainConfi
         start = time.perf_counter()
         run = fit(data, cud, network, train, device=device, progress=show, description=f"{name} {data.name}")
         models[name] = run.sampling_model
-        log[f"train_seconds_{name}"] = time.perf_counter() - start
-        _log(f"{data.name}: trained {name} in {log[f'train_seconds_{name}']:.1f} s")
+        key = f"train_seconds_{data.name}_{name}"
+        log[key] = time.perf_counter() - start
+        _log(f"{data.name}: trained {name} in {log[key]:.1f} s")
         if not one_step:
             continue
         start = time.perf_counter()
@@ -136,8 +137,9 @@ def _train_methods(data: TrainingData, network: NetworkConfig, train: TrainConfi
         student = distill_one_step(shorter.sampling_model, stage, train.replace(steps=1), device=device,
                                    progress=show)
         models[f"{name}1step"] = student.ema_student or student.student
-        log[f"train_seconds_{name}1step"] = time.perf_counter() - start
-        _log(f"{data.name}: trained {name}1step in {log[f'train_seconds_{name}1step']:.1f} s")
+        key = f"train_seconds_{data.name}_{name}1step"
+        log[key] = time.perf_counter() - start
+        _log(f"{data.name}: trained {name}1step in {log[key]:.1f} s")
     return models
 
 
@@ -174,8 +176,8 @@ def run(ctx: BenchContext) -> BenchResult:
     models = _train_methods(toy, toy_net, toy_train, device, show, one_step=True, log=timings)
     start = time.perf_counter()
     models["torchcfm"] = _train_torchcfm(toy, toy_net, toy_train, device, show)
-    timings["train_seconds_torchcfm"] = time.perf_counter() - start
-    _log(f"trained torchcfm in {timings['train_seconds_torchcfm']:.1f} s")
+    timings[f"train_seconds_{profile.toy}_torchcfm"] = time.perf_counter() - start
+    _log(f"trained torchcfm in {timings[f'train_seconds_{profile.toy}_torchcfm']:.1f} s")
     toy_scores, toy_samples = _evaluate(models, toy, profile.toy_samples, ctx.seed)
     _log("evaluated the 2-D models")
     for name, by_steps in toy_scores.items():
@@ -256,7 +258,7 @@ def _plot_quality(ctx: BenchContext, toy_scores: dict, digit_scores: dict, digit
 def _plot_scatter(ctx: BenchContext, samples: dict[str, Any], names: list[str]) -> Any:
     from methodzoo.cud.plots import save_scatter_grid
 
-    panels = [(f"{name} N={s}", samples[f"{name}_{s}"][:1000]) for name in names for s in STEPS]
+    panels = [(f"{name} N={s}", samples[f"{name}_{s}"][:600]) for name in names for s in STEPS]
     return save_scatter_grid(panels, ctx.out_dir / "samples_2d.png", columns=len(STEPS))
 
 
@@ -264,7 +266,7 @@ def _plot_digits(ctx: BenchContext, samples: dict[str, Any], names: list[str]) -
     from methodzoo.cud.plots import save_image_grid
 
     rows = [model_to_images(samples[f"{name}_{s}"][:10]) for name in names for s in (1, 2, 8)]
-    return save_image_grid(torch.cat(rows), ctx.out_dir / "samples_digits.png", columns=10)
+    return save_image_grid(torch.cat(rows), ctx.out_dir / "samples_digits.png", columns=10, scale=2)
 
 
 benchmark = Benchmark(

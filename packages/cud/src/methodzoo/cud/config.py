@@ -91,7 +91,7 @@ class NetworkConfig(Config):
     kind: NetworkKind = field(default="mlp", metadata={"help": "mlp (2-D data) or unet (images)"})
     width: int = field(default=256, metadata={"help": "MLP hidden width"})
     depth: int = field(default=3, metadata={"help": "MLP hidden layers"})
-    fourier_features: int = field(default=16, metadata={"help": "MLP: number of Fourier time frequencies"})
+    fourier_features: int = field(default=16, metadata={"help": "MLP: number of Fourier time frequencies πk, k = 1..F"})
     model_channels: int = field(default=32, metadata={"help": "U-Net base channels"})
     channel_mult: tuple[int, ...] = field(default=(1, 2, 2), metadata={"help": "U-Net channel multipliers per level"})
     num_blocks: int = field(default=2, metadata={"help": "U-Net residual blocks per resolution"})

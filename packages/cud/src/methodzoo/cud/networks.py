@@ -48,7 +48,11 @@ def _scale_init(module: nn.Module, scale: float) -> None:
 
 # ----- MLP for vector data ------------------------------------------------------------------------
 class VelocityMLP(VelocityNetwork):
-    """MLP on [x, t, sin(2π f_k t), cos(2π f_k t)] with SiLU layers and K linear heads."""
+    """MLP on [x, t, sin(π k t), cos(π k t)] (k = 1..F) with SiLU layers and K linear heads.
+
+    Half-integer cycles on [0, 1] keep t = 0 and t = 1 apart in the features (integer cycles
+    would map both ends to the same point).
+    """
 
     def __init__(self, dim: int, config: NetworkConfig, num_heads: int = 1) -> None:
         super().__init__()
@@ -72,7 +76,7 @@ class VelocityMLP(VelocityNetwork):
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ConfigError(f"VelocityMLP expects (batch, {self.dim}) inputs, got {tuple(x.shape)}")
         t = _time_vector(t, x.shape[0], x)[:, None]  # (B, 1)
-        angles = 2 * math.pi * t * self.frequencies  # (B, F)
+        angles = math.pi * t * self.frequencies  # (B, F)
         features = self.trunk(torch.cat([x, t, angles.sin(), angles.cos()], dim=1))
         return [out(features) for out in self.outputs]
 
