@@ -355,7 +355,7 @@ class FaMUS(MetaWeightNet):
                 g = state.grads[name]
                 if not keep:
                     # "off": no graph at all, so the meta-backward never reaches this layer
-                    w_hat[name] = (params[name] - alpha * g).detach()
+                    w_hat[name] = params[name].detach() - alpha * g.detach()
                 elif r is None:
                     w_hat[name] = params[name].detach() - alpha * g
                 else:
