@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -140,7 +141,7 @@ def test_softmax_attention_forward_and_stop_gradient_backward():
 @pytest.mark.parametrize("kind", ["gelu_new", "layernorm", "rmsnorm"])
 def test_finite_difference_backward_error_is_first_order(kind):
     g = torch.Generator().manual_seed(4)
-    positions, masks = _setup(g)
+    positions, _masks = _setup(g)
     x, dy = _rand(g, 2, T, 12), _rand(g, 2, T, 12)
     fn = ACT2FN[kind] if kind.startswith("gelu") else SlotNorm(DIMS, kind, 1e-5).function
     xx = x.clone().requires_grad_(True)
@@ -151,7 +152,7 @@ def test_finite_difference_backward_error_is_first_order(kind):
         dx = module(_tokens(dy), positions, memory=_tokens(x))[:, DIMS.K:, :DIMS.D]
         errors.append((dx - vjp).abs().max().item())
     assert errors[0] < 1e-1
-    for big, small in zip(errors, errors[1:], strict=False):
+    for big, small in itertools.pairwise(errors):
         assert 1.6 < big / small < 2.4, errors  # halving eps halves the error: O(eps)
 
 

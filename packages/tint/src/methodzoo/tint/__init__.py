@@ -39,7 +39,7 @@ from methodzoo.tint.reference import (
     true_gradient_step,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by role, not sorted)
     # configuration
     "TinTConfig",
     "Approximations",

@@ -8,9 +8,8 @@ Llama (RMSNorm, gated MLP, rotary, grouped-query attention) maps onto the same n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-import torch
 from torch import Tensor, nn
 
 from methodzoo.shared.errors import UserError
@@ -59,7 +58,7 @@ class AuxSpec:
         return self.vocab * D + pos + self.n_layers * layer + norm
 
 
-def aux_spec(model: nn.Module) -> AuxSpec:
+def aux_spec(model: Any) -> AuxSpec:
     """Read the :class:`AuxSpec` of a transformers GPT-2, OPT or Llama causal LM."""
     config = getattr(model, "config", None)
     model_type = getattr(config, "model_type", None)
@@ -110,7 +109,7 @@ def aux_spec(model: nn.Module) -> AuxSpec:
     raise UserError(f"unsupported auxiliary model type {model_type!r}; supported: gpt2, opt, llama")
 
 
-def _check_tied(model: nn.Module) -> None:
+def _check_tied(model: Any) -> None:
     head = model.get_output_embeddings()
     embed = model.get_input_embeddings()
     if head is None or head.weight.data_ptr() != embed.weight.data_ptr():
@@ -120,7 +119,7 @@ def _check_tied(model: nn.Module) -> None:
         raise UserError("an output-embedding bias is not supported")
 
 
-def aux_weights(model: nn.Module) -> dict[str, Tensor]:
+def aux_weights(model: Any) -> dict[str, Tensor]:
     """The auxiliary weights under neutral names; matrices are ``(D_out, D_in)``.
 
     Tensors share storage with the model where the layouts agree (GPT-2's Conv1D and fused
@@ -201,7 +200,7 @@ def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int) -> list[str
     return names
 
 
-def hf_parameter(model: nn.Module, spec: AuxSpec, name: str) -> tuple[nn.Parameter, slice | None, bool]:
+def hf_parameter(model: Any, spec: AuxSpec, name: str) -> tuple[nn.Parameter, slice | None, bool]:
     """Map a neutral name to ``(hf_parameter, row_slice_in_hf_layout, transposed)`` so that a
     dynamic-evaluation baseline can update exactly the parameters TinT updates."""
     parts = name.split(".")

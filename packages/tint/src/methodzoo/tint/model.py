@@ -14,6 +14,7 @@ Steps 1-3 repeat ``n_forward_backward`` times.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -36,6 +37,7 @@ from methodzoo.tint.modules import (
     unstack_rows,
 )
 from methodzoo.tint.reference import activation_fn
+
 
 @dataclass
 class TinTOutput:
@@ -247,7 +249,7 @@ class TinT(nn.Module):
     def forward_block(self, layer: int, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
                       masks: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """One auxiliary pre-LN block; returns the output and the memory streams for backward."""
-        m = self.forward_blocks[0 if self.config.reuse_forward_blocks else layer]
+        m = cast(_ForwardBlock, self.forward_blocks[0 if self.config.reuse_forward_blocks else layer])
         p = f"l{layer}_"
 
         def linear(h: Tensor, name: str) -> Tensor:
@@ -300,7 +302,7 @@ class TinT(nn.Module):
                        new_banks: dict[str, Tensor], cache: dict[str, Tensor], positions: Tensor,
                        masks: dict[str, Tensor]) -> Tensor:
         """Backward and descent through one block; writes updated prefixes into ``new_banks``."""
-        m = self.backward_blocks[0 if self.config.reuse_backward_blocks else index]
+        m = cast(_BackwardBlock, self.backward_blocks[0 if self.config.reuse_backward_blocks else index])
         p, K = f"l{layer}_", self.dims.K
 
         def step(module: LinearBackwardDescent, g: Tensor, name: str, memory: Tensor) -> Tensor:
@@ -335,7 +337,7 @@ class TinT(nn.Module):
     def simulate(self, input_ids: Tensor) -> TinTOutput:
         """Run the full schedule and return logits before and after the internal update."""
         B, T = input_ids.shape
-        if T > self.dims.T_max:
+        if self.dims.T_max < T:
             raise UserError(f"input length {T} exceeds the TinT's max_positions {self.dims.T_max}")
         train_len, _ = split_lengths(T, self.config.train_fraction)
         hidden, raw = self.embed(input_ids)
@@ -404,7 +406,7 @@ class TinT(nn.Module):
             parts = [delta(p + f"{last}_{c}") for c in range(chunks)]
             out[w + last + ".weight"] = torch.cat([d[0] for d in parts], -1)[..., :F_]
             if spec.mlp_bias:
-                out[w + last + ".bias"] = sum(d[1] for d in parts)
+                out[w + last + ".bias"] = torch.stack([d[1] for d in parts]).sum(0)
             if spec.norm == "layernorm":
                 for name in ("norm1", "norm2"):
                     out[w + name + ".bias"] = delta(p + name)[1]

@@ -460,7 +460,7 @@ class RotaryForward(nn.Module):
 
     def __init__(self, dims: TinTDims, gate_scale: float, n_heads: int, head_dim: int, theta: float) -> None:
         super().__init__()
-        D, K = dims.D, dims.K
+        _D, K = dims.D, dims.K
         self.cos_table = nn.Linear(dims.P, dims.H, bias=False)
         self.sin_table = nn.Linear(dims.P, dims.H, bias=False)
         self.rotate = nn.Linear(dims.H, dims.H, bias=False)

@@ -27,7 +27,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers.activations import ACT2FN
 
-from methodzoo.tint.auxiliary import AuxSpec, aux_spec, aux_weights, hf_parameter, updated_parameter_names
+from methodzoo.tint.auxiliary import (
+    AuxSpec,
+    aux_spec,
+    aux_weights,
+    hf_parameter,
+    updated_parameter_names,
+)
 from methodzoo.tint.config import TinTConfig, split_lengths
 
 
