@@ -18,9 +18,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, TypeVar
 
-import torch
-
-from methodzoo.cud.config import CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
+from methodzoo.cud.config import SOLVERS, CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import UserError
 
@@ -82,8 +80,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
-    from methodzoo.cud.solvers import SOLVERS
-
     if many_steps:
         parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4, 8, 16], help="step counts N")
     else:
@@ -164,6 +160,8 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    import torch
+
     from methodzoo.cud.data import model_to_images
     from methodzoo.cud.plots import save_image_grid, save_scatter_grid
     from methodzoo.cud.solvers import sample

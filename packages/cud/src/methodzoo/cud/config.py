@@ -27,6 +27,9 @@ Coupling = Literal["vae", "independent"]
 NetworkKind = Literal["mlp", "unet"]
 TrajectoryStorage = Literal["auto", "uint8", "float32"]
 
+#: Sampler names accepted by :func:`methodzoo.cud.solvers.sample` (kept here, torch-free, for the CLI).
+SOLVERS = ("euler", "heun", "midpoint", "heun2", "rk3", "rk4", "rk45")
+
 
 @dataclass(frozen=True)
 class CUDConfig(Config):

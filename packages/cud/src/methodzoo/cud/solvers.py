@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from methodzoo.cud.config import SOLVERS
 from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.registry import Registry
 
@@ -45,7 +46,6 @@ TABLEAUS.register("rk3", ButcherTableau(a=((), (0.5,), (-1.0, 2.0)), b=(1 / 6, 2
 TABLEAUS.register("rk4", ButcherTableau(a=((), (0.5,), (0.0, 0.5), (0.0, 0.0, 1.0)),
                                         b=(1 / 6, 1 / 3, 1 / 3, 1 / 6), c=(0.0, 0.5, 0.5, 1.0)))
 
-SOLVERS = ("euler", "heun", "midpoint", "heun2", "rk3", "rk4", "rk45")
 
 
 @dataclass
