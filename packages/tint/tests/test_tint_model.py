@@ -217,6 +217,8 @@ def test_clear_errors():
         tint(_ids(7)[:, :3])
     with pytest.raises(UserError, match="divide"):
         build_tint(aux, TinTConfig(rows_per_prefix=5))
+    with pytest.raises(UserError, match="float32"):
+        build_tint(gpt2().half())
     post_ln = OPTForCausalLM(OPTConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, ffn_dim=16,
                                        vocab_size=V, do_layer_norm_before=False, word_embed_proj_dim=8))
     with pytest.raises(UserError, match="post-LN"):

@@ -422,6 +422,9 @@ def build_tint(aux_model: nn.Module, config: TinTConfig | None = None) -> TinT:
     tint_dims(spec, config)  # fail early with the precise reason
     device = weights["embed"].device
     dtype = weights["embed"].dtype
+    if dtype not in (torch.float32, torch.float64):
+        raise UserError(f"the auxiliary model is {dtype}; TinT's finite-difference backward "
+                        "(eps = 1e-3) needs float32 or float64: convert it with .float()")
     with torch.no_grad():
         model = TinT(spec, config, {k: v.detach().to("cpu", torch.float32) for k, v in weights.items()})
     return model.to(device=device, dtype=dtype).eval()
