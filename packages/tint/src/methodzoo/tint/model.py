@@ -108,7 +108,7 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
     embeddings = spec.vocab * spec.hidden
     if spec.positions == "learned":
         embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
-    banks = ((6 + len(_mlp_names(spec)) * spec.mlp_chunks) * spec.n_layers + 1) * dims.K * dims.H
+    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + 1) * dims.K * dims.H
     n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
     n_backward = 1 if config.reuse_backward_blocks else n
     return n_forward * forward + n_backward * backward + top + embeddings + banks
