@@ -54,6 +54,8 @@ class VelocityMLP(VelocityNetwork):
     would map both ends to the same point).
     """
 
+    frequencies: torch.Tensor
+
     def __init__(self, dim: int, config: NetworkConfig, num_heads: int = 1) -> None:
         super().__init__()
         self.dim = dim
@@ -107,7 +109,7 @@ class ResBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(channels_out, channels_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
+        nn.init.zeros_(self.conv2.bias)  # type: ignore[arg-type]
         self.skip = nn.Conv2d(channels_in, channels_out, 1) if channels_in != channels_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
@@ -125,7 +127,7 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Conv2d(channels, 3 * channels, 1)
         self.proj = nn.Conv2d(channels, channels, 1)
         nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
+        nn.init.zeros_(self.proj.bias)  # type: ignore[arg-type]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = x.shape
@@ -195,8 +197,8 @@ class UNet(VelocityNetwork):
             nn.Sequential(nn.GroupNorm(_groups(current), current), nn.SiLU(),
                           nn.Conv2d(current, channels, 3, padding=1))
             for _ in range(num_heads))
-        for extra in self.outputs[1:]:
-            _scale_init(extra[2], EXTRA_HEAD_INIT_SCALE)
+        for extra in list(self.outputs)[1:]:
+            _scale_init(list(extra.children())[-1], EXTRA_HEAD_INIT_SCALE)  # the 3×3 conv
 
     def heads(self, x: torch.Tensor, t: torch.Tensor) -> list[torch.Tensor]:
         if x.ndim != 4 or x.shape[1] != self.channels or x.shape[2] != self.resolution \
@@ -214,14 +216,14 @@ class UNet(VelocityNetwork):
         for layer in self.middle:
             h = layer(h, embedding) if isinstance(layer, ResBlock) else layer(h)
         for block in self.up:
-            if isinstance(block[0], ResBlock):
+            if isinstance(next(iter(block.children())), ResBlock):
                 h = torch.cat([h * (2 * phi_t), skips.pop() * (2 * (1 - phi_t))], dim=1)
             h = self._run(block, h, embedding)
         return [out(h) for out in self.outputs]
 
     @staticmethod
-    def _run(block: nn.ModuleList, h: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
-        for layer in block:
+    def _run(block: nn.Module, h: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        for layer in block.children():
             h = layer(h, embedding) if isinstance(layer, ResBlock) else layer(h)
         return h
 
@@ -252,7 +254,7 @@ class CouplingEncoder(nn.Module):
             self.out = nn.Conv2d(channels, 2 * c, 3, padding=1)
         else:
             raise ConfigError(f"data shape must be (D,) or (C, H, W), got {data_shape}")
-        nn.init.zeros_(self.out.weight)  # type: ignore[arg-type]
+        nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)  # type: ignore[arg-type]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

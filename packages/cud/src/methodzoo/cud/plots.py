@@ -35,7 +35,7 @@ def save_image_grid(images: torch.Tensor, path: str | Path, columns: int | None 
     grid = image_grid(images, columns)
     picture = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
     if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
     return atomic_write(path, lambda temp: picture.save(temp, format="PNG"))
 
 
@@ -48,8 +48,8 @@ def save_scatter_grid(panels: Sequence[tuple[str, torch.Tensor]], path: str | Pa
     for axis in axes.flat:
         axis.set_axis_off()
     for axis, (title, points) in zip(axes.flat, panels, strict=False):
-        points = points.detach().cpu().numpy()
-        axis.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4, rasterized=True)
+        xy = points.detach().cpu().numpy()
+        axis.scatter(xy[:, 0], xy[:, 1], s=1, alpha=0.4, rasterized=True)
         axis.set_xlim(-limit, limit)
         axis.set_ylim(-limit, limit)
         axis.set_aspect("equal")

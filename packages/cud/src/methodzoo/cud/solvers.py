@@ -70,7 +70,11 @@ def _rk_step(velocity: VelocityFn, tableau: ButcherTableau, x: torch.Tensor, t: 
             if a != 0.0:
                 point = point + delta * a * k
         stages.append(velocity(point, _full(x, t + c * delta)))
-    return x + delta * sum(b * k for b, k in zip(tableau.b, stages, strict=True) if b != 0.0)  # type: ignore[return-value]
+    increment = torch.zeros_like(x)
+    for b, k in zip(tableau.b, stages, strict=True):
+        if b != 0.0:
+            increment = increment + b * k
+    return x + delta * increment
 
 
 def _full(x: torch.Tensor, t: float) -> torch.Tensor:
@@ -178,5 +182,6 @@ def sample(model: nn.Module, n: int, steps: int = 16, solver: str = "euler", *, 
         model.train(was_training)
     trajectory = None
     if return_trajectory:
-        trajectory = [torch.cat([p.trajectory[i] for p in pieces]) for i in range(len(pieces[0].trajectory))]  # type: ignore[index]
+        paths = [p.trajectory for p in pieces if p.trajectory is not None]
+        trajectory = [torch.cat([path[i] for path in paths]) for i in range(len(paths[0]))]
     return SampleResult(torch.cat([p.samples for p in pieces]), max(p.nfe for p in pieces), trajectory)
