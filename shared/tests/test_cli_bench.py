@@ -25,7 +25,7 @@ TOY = {"toy": Benchmark(name="toy", run=_toy_run, description="a test-only bench
 
 @pytest.fixture
 def toy_benchmarks(monkeypatch):
-    monkeypatch.setattr(bench_module, "discover_benchmarks", lambda: dict(TOY))
+    monkeypatch.setattr(bench_module, "discover_benchmarks", lambda names=(), warn=None: dict(TOY))
 
 
 def test_runner_writes_results_report_and_plots(tmp_path):
@@ -70,3 +70,37 @@ def test_cli_list(capsys):
     assert main(["list", "--json"]) == 0
     methods = json.loads(capsys.readouterr().out)
     assert all(m["distribution"].startswith("methodzoo-") for m in methods)
+
+
+def _broken_run(context: BenchContext) -> BenchResult:
+    raise RuntimeError("diverged")
+
+
+def test_a_failing_benchmark_does_not_stop_the_others(tmp_path, monkeypatch, capsys):
+    benchmarks = {**TOY, "broken": Benchmark(name="broken", run=_broken_run)}
+    monkeypatch.setattr(bench_module, "discover_benchmarks", lambda names=(), warn=None: dict(benchmarks))
+    assert main(["bench", "--out", str(tmp_path), "--json"]) == 1
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["toy"]["answer"] == 42
+    assert printed["failures"] == {"broken": "RuntimeError: diverged"}
+    assert "broken: RuntimeError: diverged" in (tmp_path / "report.md").read_text()
+
+
+def test_discovery_skips_broken_plugins_unless_named(monkeypatch):
+    class Entry:
+        def __init__(self, name, target):
+            self.name, self.value, self._target = name, f"pkg.{name}:benchmark", target
+
+        def load(self):
+            if isinstance(self._target, Exception):
+                raise self._target
+            return self._target
+
+    entries = [Entry("toy", TOY["toy"]), Entry("broken", ImportError("No module named 'pkg.broken'"))]
+    monkeypatch.setattr(bench_module, "entry_points", lambda group: entries)
+    warnings: list[str] = []
+    assert set(bench_module.discover_benchmarks(warn=warnings.append)) == {"toy"}
+    assert warnings == ["benchmark 'broken' failed to load: No module named 'pkg.broken'"]
+    assert set(bench_module.discover_benchmarks(["toy"])) == {"toy"}
+    with pytest.raises(UserError, match="'broken' failed to load"):
+        bench_module.discover_benchmarks(["broken"])

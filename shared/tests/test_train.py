@@ -5,7 +5,14 @@ import torch
 from torch import nn
 
 from methodzoo.shared.seed import make_generator
-from methodzoo.shared.train import EMA, EpochBatches, Trainer, TrainerOptions, TrainingDivergedError
+from methodzoo.shared.train import (
+    EMA,
+    EpochBatches,
+    Trainer,
+    TrainerOptions,
+    TrainHistory,
+    TrainingDivergedError,
+)
 
 
 def _problem(seed: int = 0):
@@ -18,7 +25,8 @@ def _problem(seed: int = 0):
 def _make_run(checkpoint_dir, seed: int = 0, checkpoint_every: int = 0):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
+    scale = nn.Linear(1, 1)  # an auxiliary network, checkpointed through extra_state
+    optimizer = torch.optim.Adam([*model.parameters(), *scale.parameters()], lr=3e-2)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=8, gamma=0.7)
     noise = make_generator(seed + 1)
     x, y = _problem(seed)
@@ -27,14 +35,18 @@ def _make_run(checkpoint_dir, seed: int = 0, checkpoint_every: int = 0):
     def loss_fn(step: int) -> dict[str, torch.Tensor]:
         index = batches.batch(step)
         jitter = 0.01 * torch.randn(len(index), 4, generator=noise)  # uses a named generator
-        prediction = model(x[index] + jitter).squeeze(1)
+        prediction = scale(model(x[index] + jitter)).squeeze(1)
         loss = nn.functional.mse_loss(prediction, y[index])
         return {"loss": loss, "prediction_mean": prediction.mean()}
 
+    evaluations = TrainHistory()
     trainer = Trainer(model, optimizer, scheduler=scheduler, generators={"noise": noise},
+                      extra_state={"scale": scale, "evaluations": evaluations},
                       checkpoint_dir=checkpoint_dir, config={"seed": seed},
                       options=TrainerOptions(ema_decay=0.9, grad_clip_norm=1.0,
                                              checkpoint_every=checkpoint_every, progress=False))
+    trainer.evaluations = evaluations  # type: ignore[attr-defined]
+    trainer.scale = scale  # type: ignore[attr-defined]
     return trainer, loss_fn
 
 
@@ -51,6 +63,7 @@ def test_resume_continues_the_same_run_exactly(tmp_path):
     uninterrupted = reference.fit(loss_fn, 20).loss
 
     first, loss_fn = _make_run(tmp_path / "interrupted", checkpoint_every=7)
+    first.evaluations.append(13, {"accuracy": 0.5})
     first.fit(loss_fn, 13)  # checkpoints at 7 and at the end (13)
     torch.manual_seed(12345)  # disturb the global RNG: resuming must restore it
     resumed, loss_fn = _make_run(tmp_path / "interrupted", checkpoint_every=7)
@@ -62,6 +75,8 @@ def test_resume_continues_the_same_run_exactly(tmp_path):
         assert torch.equal(a, b)
     for a, b in zip(reference.ema.model.parameters(), resumed.ema.model.parameters(), strict=True):
         assert torch.equal(a, b)
+    assert torch.equal(reference.scale.weight, resumed.scale.weight)
+    assert resumed.evaluations.values == {"accuracy": [0.5]}
 
 
 def test_resume_without_checkpoint_returns_false(tmp_path):

@@ -48,8 +48,9 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
     b = load_checkpoint(tmp_path / "b").state
     for key in a["model"]:
         assert torch.equal(a["model"][key], b["model"][key])
-    for key in a["modules"]["samplers"]:
-        assert torch.equal(a["modules"]["samplers"][key], b["modules"]["samplers"][key])
+    for key in a["extra"]["samplers"]:
+        assert torch.equal(a["extra"]["samplers"][key], b["extra"]["samplers"][key])
+    assert a["extra"]["evaluations"] == b["extra"]["evaluations"]
 
 
 def test_cli_train_and_noise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import platform
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points, version
@@ -82,16 +83,29 @@ class Benchmark:
     claim: str = ""
 
 
-def discover_benchmarks() -> dict[str, Benchmark]:
-    """The benchmarks registered by installed method packages, keyed by method name."""
+def discover_benchmarks(names: Sequence[str] = (),
+                        warn: Callable[[str], None] | None = None) -> dict[str, Benchmark]:
+    """The benchmarks registered by installed method packages, keyed by method name.
+
+    With ``names``, only those entry points are loaded and one that fails to load is an error.
+    Without, a plug-in that fails to load is reported through ``warn`` and skipped, so one broken
+    package cannot block the others' benchmarks.
+    """
     found: dict[str, Benchmark] = {}
     for entry in entry_points(group=BENCHMARK_GROUP):
+        if names and entry.name not in names:
+            continue
         try:
             benchmark = entry.load()
-        except Exception as error:  # a broken plug-in must not hide the others
-            raise UserError(f"benchmark {entry.name!r} failed to load: {error}") from error
-        if not isinstance(benchmark, Benchmark):
-            raise UserError(f"entry point {entry.name!r} is not a methodzoo Benchmark")
+            if not isinstance(benchmark, Benchmark):
+                raise TypeError(f"{entry.value} is a {type(benchmark).__name__}, not a methodzoo Benchmark")
+        except Exception as error:
+            message = f"benchmark {entry.name!r} failed to load: {error}"
+            if names:
+                raise UserError(message) from error
+            if warn is not None:
+                warn(message)
+            continue
         found[entry.name] = benchmark
     return found
 
@@ -124,10 +138,13 @@ class BenchRun:
     seconds: dict[str, float]
     environment: dict[str, Any]
     out_dir: Path
+    failures: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {name: dict(r.metrics) for name, r in self.results.items()}
         summary["environment"] = self.environment
+        if self.failures:
+            summary["failures"] = dict(self.failures)
         return to_jsonable(summary)
 
 
@@ -136,8 +153,12 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
                    benchmarks: Mapping[str, Benchmark] | None = None,
                    show_progress: bool | None = None,
                    log: Callable[[str], None] | None = None) -> BenchRun:
-    """Run the named benchmarks (all when ``names`` is empty) and write the results."""
-    available = dict(benchmarks) if benchmarks is not None else discover_benchmarks()
+    """Run the named benchmarks (all when ``names`` is empty) and write the results.
+
+    A benchmark that raises is recorded in ``failures`` (with its traceback logged) and the
+    others still run.
+    """
+    available = dict(benchmarks) if benchmarks is not None else discover_benchmarks(names, warn=log)
     unknown = [n for n in names if n not in available]
     if unknown:
         valid = ", ".join(sorted(available)) or "(no method package installed)"
@@ -149,6 +170,7 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, BenchResult] = {}
     seconds: dict[str, float] = {}
+    failures: dict[str, str] = {}
     for name in progress(selected, desc="benchmarks", enabled=show_progress):
         if log:
             log(f"running benchmark {name} ({profile})")
@@ -156,12 +178,20 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
                                show_progress=show_progress)
         context.out_dir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        result = available[name].run(context)
+        try:
+            result = available[name].run(context)
+        except UserError:
+            raise  # a bad option (e.g. an unavailable device) is the user's to fix, for every method
+        except Exception as error:
+            failures[name] = f"{type(error).__name__}: {error}"
+            if log:
+                log(f"benchmark {name} failed:\n{traceback.format_exc()}")
+            continue
         seconds[name] = time.perf_counter() - start
         result.metrics.setdefault("benchmark_seconds", round(seconds[name], 2))
         results[name] = result
         write_json(context.out_dir / "results.json", {"metrics": result.metrics, "details": result.details})
-    run = BenchRun(results, seconds, environment(), out)
+    run = BenchRun(results, seconds, environment(), out, failures)
     write_json(out / "results.json", run.summary())
     atomic_write_text(out / "report.md", render_report(run, available, profile))
     return run
@@ -184,6 +214,8 @@ def render_report(run: BenchRun, benchmarks: Mapping[str, Benchmark], profile: s
         for note in result.notes:
             lines += [f"- {note}"]
         lines.append("")
+    if run.failures:
+        lines += ["## Failures", ""] + [f"- {name}: {message}" for name, message in run.failures.items()] + [""]
     lines += ["## Environment", ""]
     lines += [f"- {k}: {v}" for k, v in run.environment.items()]
     return "\n".join(lines) + "\n"

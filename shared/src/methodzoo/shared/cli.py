@@ -109,6 +109,9 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         print(format_summary_table(run))
         print(f"\nwrote {run.out_dir / 'results.json'} and {run.out_dir / 'report.md'}")
+    if run.failures:
+        log(f"methodzoo: {len(run.failures)} benchmark(s) failed: {', '.join(run.failures)}")
+        return 1
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from methodzoo.famus.methods import CrossEntropy, build_method
 from methodzoo.famus.models import build_classifier
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.metrics import accuracy
-from methodzoo.shared.train import EpochBatches, Trainer, TrainerOptions
+from methodzoo.shared.train import EpochBatches, Stateful, Trainer, TrainerOptions, TrainHistory
 
 WARMUP_STEPS = 5  # iterations left out of the timing medians
 
@@ -48,29 +48,6 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-class _MetaTrainer(Trainer):
-    """The core Trainer plus the meta optimisers' state and the evaluation history in checkpoints."""
-
-    def __init__(self, *args: Any, meta_optimizers: Mapping[str, torch.optim.Optimizer],
-                 evaluations: dict[str, list[float]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.meta_optimizers = dict(meta_optimizers)
-        self.evaluations = evaluations
-
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state["meta_optimizers"] = {name: opt.state_dict() for name, opt in self.meta_optimizers.items()}
-        state["evaluations"] = {k: list(v) for k, v in self.evaluations.items()}
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any], step: int) -> None:
-        super().load_state_dict(state, step)
-        for name, opt_state in state.get("meta_optimizers", {}).items():
-            self.meta_optimizers[name].load_state_dict(opt_state)
-        for key, values in state.get("evaluations", {}).items():
-            self.evaluations[key] = list(values)
 
 
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
@@ -113,14 +90,16 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
     batches = EpochBatches(data.train_images.shape[0], config.batch_size, seed=config.seed)
     meta_batches = EpochBatches(data.meta_images.shape[0], min(config.meta_batch_size, data.meta_images.shape[0]),
                                 seed=config.seed + 7919)
-    evaluations: dict[str, list[float]] = {"steps": [], "accuracy": []}
-    trainer = _MetaTrainer(
+    evaluations = TrainHistory()  # test accuracy at evaluation steps, checkpointed with the run
+    extra_state: dict[str, Stateful] = {"evaluations": evaluations, **method.meta_modules()}
+    extra_state.update({f"{name}_optimizer": opt for name, opt in method.meta_optimizers().items()})
+    trainer = Trainer(
         model, method.optimizer, scheduler=scheduler,
         options=TrainerOptions(checkpoint_every=config.checkpoint_every, progress=progress,
                                description=f"famus train ({config.method})"),
         generators={"gumbel": method.generator}, checkpoint_dir=checkpoint_dir,
         config={"train": config.to_dict(), "meta": meta_config.to_dict()},
-        extra_modules=method.meta_modules(), meta_optimizers=method.meta_optimizers(), evaluations=evaluations)
+        extra_state=extra_state)
     if resume and checkpoint_dir is not None:
         trainer.resume()
 
@@ -148,14 +127,13 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         if "active_layers" in scalars:
             timings["active"].append(scalars["active_layers"])
         if trainer.step % config.eval_every == 0 or trainer.step == end:
-            evaluations["steps"].append(trainer.step)
-            evaluations["accuracy"].append(evaluate(model, data.test_images, data.test_labels))
+            evaluations.append(trainer.step, {"accuracy": evaluate(model, data.test_images, data.test_labels)})
         clock["last"] = time.perf_counter()
 
     trainer.fit(loss_fn, end, callback=callback)
-    if not evaluations["accuracy"] or evaluations["steps"][-1] != end:
-        evaluations["steps"].append(end)
-        evaluations["accuracy"].append(evaluate(model, data.test_images, data.test_labels))
+    if not evaluations.steps or evaluations.steps[-1] != end:
+        evaluations.append(end, {"accuracy": evaluate(model, data.test_images, data.test_labels)})
+    test_accuracy = evaluations.values["accuracy"]
     self_checkpoint = checkpoint_dir is not None and config.checkpoint_every == 0
     if self_checkpoint:
         trainer.save_checkpoint()
@@ -164,8 +142,8 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
         return statistics.median(values) if values else None
 
     return FitResult(
-        method=config.method, best_accuracy=max(evaluations["accuracy"]), last_accuracy=evaluations["accuracy"][-1],
-        eval_steps=[int(s) for s in evaluations["steps"]], eval_accuracy=list(evaluations["accuracy"]),
+        method=config.method, best_accuracy=max(test_accuracy), last_accuracy=test_accuracy[-1],
+        eval_steps=list(evaluations.steps), eval_accuracy=list(test_accuracy),
         virtual_step_ms=median(timings["virtual_ms"]), meta_step_ms=median(timings["meta_ms"]),
         meta_backward_ms=median(timings["meta_backward_ms"]),
         iteration_ms=median(timings["iteration_ms"]),

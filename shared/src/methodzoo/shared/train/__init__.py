@@ -20,6 +20,7 @@ from methodzoo.shared.train.distributed import (
 )
 from methodzoo.shared.train.ema import EMA
 from methodzoo.shared.train.loop import (
+    Stateful,
     Trainer,
     TrainerOptions,
     TrainHistory,
@@ -32,6 +33,7 @@ __all__ = [
     "CheckpointError",
     "DistributedContext",
     "EpochBatches",
+    "Stateful",
     "TrainHistory",
     "Trainer",
     "TrainerOptions",

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import nn
@@ -36,6 +36,14 @@ LossOutput = torch.Tensor | Mapping[str, torch.Tensor]
 
 class TrainingDivergedError(UserError, FloatingPointError):
     """The loss became NaN or infinite."""
+
+
+class Stateful(Protocol):
+    """Anything checkpointed alongside the model: modules, optimizers, schedulers, histories."""
+
+    def state_dict(self) -> Any: ...
+
+    def load_state_dict(self, state: Any, /) -> Any: ...
 
 
 @dataclass
@@ -64,6 +72,13 @@ class TrainHistory:
         for name, value in scalars.items():
             self.values.setdefault(name, []).append(value)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": list(self.steps), "values": {k: list(v) for k, v in self.values.items()}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.steps = list(state["steps"])
+        self.values = {k: list(v) for k, v in state["values"].items()}
+
     @property
     def loss(self) -> list[float]:
         return self.values.get("loss", [])
@@ -74,7 +89,9 @@ class Trainer:
 
     ``loss_fn(step)`` draws its own batch (use :class:`~methodzoo.shared.train.EpochBatches` or a
     generator passed in ``generators`` so resuming is exact) and returns the loss, or a dict
-    with a ``"loss"`` entry and other scalars to log.
+    with a ``"loss"`` entry and other scalars to log. ``extra_state`` names further objects with
+    ``state_dict``/``load_state_dict`` (auxiliary networks, their optimizers, an evaluation
+    :class:`TrainHistory`) that checkpoints save and resuming restores.
     """
 
     def __init__(
@@ -87,7 +104,7 @@ class Trainer:
         generators: Mapping[str, torch.Generator] | None = None,
         checkpoint_dir: str | Path | None = None,
         config: Config | Mapping[str, Any] | None = None,
-        extra_modules: Mapping[str, nn.Module] | None = None,
+        extra_state: Mapping[str, Stateful] | None = None,
         is_main_process: bool = True,
     ) -> None:
         self.model = model
@@ -97,7 +114,7 @@ class Trainer:
         self.generators = dict(generators or {})
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.config = config.to_dict() if isinstance(config, Config) else (dict(config) if config else None)
-        self.extra_modules = dict(extra_modules or {})
+        self.extra_state = dict(extra_state or {})
         self.is_main_process = is_main_process
         self.step = 0
         self.history = TrainHistory()
@@ -171,8 +188,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "rng": {"torch": torch.get_rng_state()},
             "generators": {name: g.get_state() for name, g in self.generators.items()},
-            "history": {"steps": list(self.history.steps), "values": self.history.values},
-            "modules": {name: m.state_dict() for name, m in self.extra_modules.items()},
+            "history": self.history.state_dict(),
+            "extra": {name: item.state_dict() for name, item in self.extra_state.items()},
         }
         if torch.cuda.is_available() and self._device_type == "cuda":
             state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
@@ -194,16 +211,17 @@ class Trainer:
             if name not in self.generators:
                 raise UserError(f"checkpoint has generator {name!r} that this run does not define")
             self.generators[name].set_state(generator_state)
-        for name, module_state in state.get("modules", {}).items():
-            self.extra_modules[name].load_state_dict(module_state)
+        for name, item_state in state.get("extra", {}).items():
+            if name not in self.extra_state:
+                raise UserError(f"checkpoint has extra state {name!r} that this run does not define")
+            self.extra_state[name].load_state_dict(item_state)
         if self.scheduler is not None and "scheduler" in state:
             self.scheduler.load_state_dict(state["scheduler"])
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
         if self._scaler is not None and "scaler" in state:
             self._scaler.load_state_dict(state["scaler"])
-        history = state.get("history", {"steps": [], "values": {}})
-        self.history = TrainHistory(list(history["steps"]), {k: list(v) for k, v in history["values"].items()})
+        self.history.load_state_dict(state.get("history", {"steps": [], "values": {}}))
         self.step = step
 
     def save_checkpoint(self, folder: str | Path | None = None) -> Path | None:
