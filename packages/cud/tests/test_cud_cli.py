@@ -81,3 +81,22 @@ def test_heun_even_steps_is_a_user_error(tmp_path, capsys):
     assert main(["cud", "sample", "--checkpoint", str(out), "--steps", "4", "--solver", "heun",
                  "--out", str(tmp_path / "x.png")]) == 2
     assert "odd" in capsys.readouterr().err
+
+
+def test_presets_and_flags_merge(tmp_path, capsys):
+    out = tmp_path / "fm"
+    assert main(["cud", "train", "--data", "moons", "--method", "fm", "--out", str(out), "--steps", "1",
+                 "--width", "8", "--depth", "1", "--batch-size", "8", "--json"]) == 0
+    result = _json(capsys)
+    # --method fm: ω1 = 0 and the independent coupling; explicit flags still apply on top.
+    assert result["cud"]["omega1"] == 0.0 and result["cud"]["coupling"] == "independent"
+    assert result["network"]["kind"] == "mlp" and result["network"]["width"] == 8
+    from methodzoo.cud.cli import merge_flags, network_preset
+
+    preset = network_preset("auto", (1, 28, 28))
+    assert preset.model_channels == 32 and preset.num_blocks == 2  # the paper's MNIST network
+    assert network_preset("auto", (3, 32, 32)).attention_resolutions == (16,)
+    import argparse
+
+    merged = merge_flags(preset, argparse.Namespace(model_channels=16, num_blocks=2, dropout=0.13))
+    assert merged.model_channels == 16 and merged.num_blocks == 2 and merged.kind == "unet"
