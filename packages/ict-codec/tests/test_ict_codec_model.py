@@ -114,3 +114,14 @@ def test_paper_config_has_the_papers_sizes() -> None:
 def test_lambda_conversion() -> None:
     assert compressai_lambda(0.01, 256, 256) == pytest.approx(1 / (0.01 * 256 * 256))
     assert compressai_lambda(0.01, 256, 256) == pytest.approx(1.5259e-3, rel=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_paper_size_models_run_a_forward_pass(kind: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(CodecConfig.paper(kind)).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 256, 256) * 255)
+    assert out["x_hat"].shape == (1, 3, 256, 256)
+    assert out["likelihoods"]["y"].shape == (1, 320, 16, 16)
