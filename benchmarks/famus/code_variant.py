@@ -26,7 +26,7 @@ def main() -> None:
     for table in result.tables:
         print(table.to_markdown(), "\n")
     print("\n".join(result.notes))
-    target = Path(__file__).parent / "results" / "quick_code_variant.json"
+    target = Path(__file__).parent / "results" / "quick-code_variant.json"
     target.write_text(json.dumps({"metrics": result.metrics, "meta_config": meta.to_dict(),
                                   "tables": [t.__dict__ for t in result.tables], "notes": result.notes},
                                  indent=1, default=list) + "\n")

@@ -51,6 +51,17 @@ def test_cli_bench_json(tmp_path, toy_benchmarks, capsys):
     assert set(printed) == {"toy", "environment"}
 
 
+def test_cli_bench_records_committed_artefacts(tmp_path, toy_benchmarks):
+    record = tmp_path / "benchmarks"
+    assert main(["bench", "toy", "--out", str(tmp_path / "out"), "--record", str(record)]) == 0
+    results = record / "toy" / "results"
+    assert sorted(p.name for p in results.iterdir()) == ["quick-report.md", "quick-toy.png", "quick.json"]
+    recorded = json.loads((results / "quick.json").read_text())
+    assert recorded["metrics"]["answer"] == 42 and recorded["tables"][0]["rows"] == [[1, 2.5]]
+    report = (results / "quick-report.md").read_text()
+    assert "![toy](quick-toy.png)" in report and "--record" in report and "Toy table" in report
+
+
 def test_cli_bench_table(tmp_path, toy_benchmarks, capsys):
     assert main(["bench", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -7,6 +7,10 @@ by name), runs them with a :class:`BenchContext`, and writes under ``--out``:
     results.json        {"<method>": {"<metric>": value, ...}, ..., "environment": {...}}
     report.md           each method's tables and plots, with the environment
     <method>/...        the PNG plots and any files the benchmark wrote
+
+With ``--record benchmarks`` it also copies each method's figures into
+``benchmarks/<method>/results/`` (see :func:`record_results`), the committed artefacts the
+package READMEs quote.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from methodzoo.shared.errors import UserError
-from methodzoo.shared.io import atomic_write_text, to_jsonable, write_json
+from methodzoo.shared.io import atomic_write_bytes, atomic_write_text, to_jsonable, write_json
 from methodzoo.shared.progress import progress
 
 BENCHMARK_GROUP = "methodzoo.benchmarks"
@@ -139,6 +143,7 @@ class BenchRun:
     environment: dict[str, Any]
     out_dir: Path
     failures: dict[str, str] = field(default_factory=dict)
+    benchmarks: dict[str, Benchmark] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {name: dict(r.metrics) for name, r in self.results.items()}
@@ -191,7 +196,7 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
         result.metrics.setdefault("benchmark_seconds", round(seconds[name], 2))
         results[name] = result
         write_json(context.out_dir / "results.json", {"metrics": result.metrics, "details": result.details})
-    run = BenchRun(results, seconds, environment(), out, failures)
+    run = BenchRun(results, seconds, environment(), out, failures, {n: available[n] for n in selected})
     write_json(out / "results.json", run.summary())
     atomic_write_text(out / "report.md", render_report(run, available, profile))
     return run
@@ -200,25 +205,62 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
 def render_report(run: BenchRun, benchmarks: Mapping[str, Benchmark], profile: str) -> str:
     lines = [f"# methodzoo benchmark report ({profile} profile)", ""]
     for name, result in run.results.items():
-        bench = benchmarks[name]
-        lines += [f"## {name}", ""]
-        if bench.claim:
-            lines += [f"Claim checked: {bench.claim}", ""]
-        lines += [f"Run time: {run.seconds[name]:.1f} s", ""]
-        lines += [Table("Headline metrics", ["metric", "value"],
-                        [[k, v] for k, v in result.metrics.items()]).to_markdown(), ""]
-        for table in result.tables:
-            lines += [table.to_markdown(), ""]
-        for plot in result.plots:
-            lines += [f"![{plot.stem}]({Path(plot).resolve().relative_to(run.out_dir.resolve())})", ""]
-        for note in result.notes:
-            lines += [f"- {note}"]
-        lines.append("")
+        lines += render_section(name, result, benchmarks[name], run.seconds[name],
+                                link=lambda plot: _relative(plot, run.out_dir))
     if run.failures:
         lines += ["## Failures", ""] + [f"- {name}: {message}" for name, message in run.failures.items()] + [""]
     lines += ["## Environment", ""]
     lines += [f"- {k}: {v}" for k, v in run.environment.items()]
     return "\n".join(lines) + "\n"
+
+
+def render_section(name: str, result: BenchResult, bench: Benchmark, seconds: float,
+                   link: Callable[[Path], str]) -> list[str]:
+    """One method's part of a report: claim, headline metrics, tables, plots, notes."""
+    lines = [f"## {name}", ""]
+    if bench.claim:
+        lines += [f"Claim checked: {bench.claim}", ""]
+    lines += [f"Run time: {seconds:.1f} s", ""]
+    lines += [Table("Headline metrics", ["metric", "value"],
+                    [[k, v] for k, v in result.metrics.items()]).to_markdown(), ""]
+    for table in result.tables:
+        lines += [table.to_markdown(), ""]
+    for plot in result.plots:
+        lines += [f"![{Path(plot).stem}]({link(Path(plot))})", ""]
+    lines += [f"- {note}" for note in result.notes]
+    lines.append("")
+    return lines
+
+
+def record_results(run: BenchRun, benchmarks: Mapping[str, Benchmark], folder: str | Path,
+                   profile: str) -> list[Path]:
+    """Copy each method's figures into ``folder/<method>/results/`` as committed artefacts:
+    ``<profile>.json`` (metrics, tables, details, environment), ``<profile>-report.md`` and
+    ``<profile>-<plot>.png``. Returns the folders written."""
+    written = []
+    for name, result in run.results.items():
+        target = Path(folder) / name / "results"
+        target.mkdir(parents=True, exist_ok=True)
+        copies: dict[Path, str] = {}  # plot path → its file name under target
+        for plot in result.plots:
+            copy_name = f"{profile}-{Path(plot).name}"
+            atomic_write_bytes(target / copy_name, Path(plot).read_bytes())
+            copies[Path(plot)] = copy_name
+        write_json(target / f"{profile}.json", {
+            "metrics": result.metrics,
+            "tables": [{"title": t.title, "columns": list(t.columns), "rows": t.rows} for t in result.tables],
+            "notes": result.notes,
+            "details": result.details,
+            "environment": run.environment,
+        })
+        section = render_section(name, result, benchmarks[name], run.seconds[name],
+                                 link=copies.__getitem__)
+        header = [f"# {name} benchmark ({profile} profile)", "",
+                  f"Command: `methodzoo bench {name} --profile {profile} --record {Path(folder)}`", ""]
+        environment = ["## Environment", "", *(f"- {k}: {v}" for k, v in run.environment.items())]
+        atomic_write_text(target / f"{profile}-report.md", "\n".join(header + section[2:] + environment) + "\n")
+        written.append(target)
+    return written
 
 
 def format_summary_table(run: BenchRun) -> str:
@@ -230,6 +272,10 @@ def format_summary_table(run: BenchRun) -> str:
     lines = [f"{'method':<{width_name}}  {'metric':<{width_key}}  value"]
     lines += [f"{n:<{width_name}}  {k:<{width_key}}  {v}" for n, k, v in rows]
     return "\n".join(lines)
+
+
+def _relative(plot: Path, root: Path) -> str:
+    return str(Path(plot).resolve().relative_to(root.resolve()))
 
 
 def _format_cell(value: Any) -> str:

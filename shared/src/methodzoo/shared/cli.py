@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     bench.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    bench.add_argument("--record", metavar="DIR",
+                       help="also copy each method's figures to DIR/<method>/results/ (e.g. benchmarks)")
     bench.set_defaults(handler=_bench)
 
     for entry in sorted(entry_points(group=METHOD_GROUP), key=lambda e: e.name):
@@ -97,7 +99,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from methodzoo.shared.bench import format_summary_table, run_benchmarks
+    from methodzoo.shared.bench import format_summary_table, record_results, run_benchmarks
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
@@ -109,6 +111,9 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         print(format_summary_table(run))
         print(f"\nwrote {run.out_dir / 'results.json'} and {run.out_dir / 'report.md'}")
+    if args.record:
+        for folder in record_results(run, run.benchmarks, args.record, args.profile):
+            log(f"recorded {folder}")
     if run.failures:
         log(f"methodzoo: {len(run.failures)} benchmark(s) failed: {', '.join(run.failures)}")
         return 1
