@@ -37,8 +37,8 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("tiny", ("conv-charm", "swint-charm", "ict"), (0.01, 0.025, 0.06, 0.15), 80, 4, 64,
-                     3e-3, 192, 2),
+    "quick": Profile("tiny", ("conv-charm", "swint-charm", "ict"), (0.01, 0.025, 0.06, 0.15), 250, 8, 64,
+                     2e-3, 192, 2),
     "full": Profile("small", ("conv-charm", "swint-charm", "ict", "aict"), (0.0035, 0.0067, 0.013, 0.025),
                     3000, 8, 128, 1e-3, None),
 }
