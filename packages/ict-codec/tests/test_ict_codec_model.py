@@ -125,3 +125,15 @@ def test_paper_size_models_run_a_forward_pass(kind: str) -> None:
         out = model(torch.rand(1, 3, 256, 256) * 255)
     assert out["x_hat"].shape == (1, 3, 256, 256)
     assert out["likelihoods"]["y"].shape == (1, 320, 16, 16)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reconstruction_starts_near_mid_grey_unless_default_init_is_asked(kind: str) -> None:
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 255
+    with torch.no_grad():
+        torch.manual_seed(0)
+        shrunk = build_model(CodecConfig.tiny(kind)).eval()(x)["x_hat"]
+        torch.manual_seed(0)
+        default = build_model(CodecConfig.tiny(kind).replace(output_init_scale=1.0)).eval()(x)["x_hat"]
+    assert abs(float(shrunk.mean()) - 127.5) < 20 and float(shrunk.std()) < 20
+    assert float(default.std()) > 5 * float(shrunk.std())

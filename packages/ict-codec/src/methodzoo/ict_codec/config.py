@@ -53,6 +53,10 @@ class CodecConfig(Config):
                           "(Minnen's ChARM); auto = full for the ChARM baselines, slice for ICT/AICT"})
     latent_residual_prediction: Literal["auto", "on", "off"] = field(
         default="auto", metadata={"help": "LRP of Minnen & Singh (auto = on for ChARM baselines, off for ICT/AICT)"})
+    output_init_scale: float = field(
+        default=0.05,
+        metadata={"help": "initial weights of g_s's last layer are multiplied by this and its bias set to "
+                          "mid-grey (0 < s; 1 = PyTorch's default init, whose x̂ starts at ~±128 around 0)"})
     scale_param: Literal["index", "scale"] = field(
         default="index", metadata={"help": "h_s predicts a continuous scale-table index (paper) or a scale"})
     scale_min: float = field(default=0.11, metadata={"help": "smallest scale of the table"})
@@ -97,6 +101,7 @@ class CodecConfig(Config):
                 head = self.slice_head_dim(i)
                 check(width % head == 0, "ICT slice {} has {} input channels, not a multiple of its head dim {}",
                       i, width, head)
+        check(self.output_init_scale > 0, "output_init_scale must be positive, got {}", self.output_init_scale)
         check(0 < self.scale_min < self.scale_max, "need 0 < scale_min < scale_max")
         check(self.scale_levels >= 2, "scale_levels must be >= 2")
         check(0 < self.tail_mass < 1e-2, "tail_mass must be in (0, 0.01)")
