@@ -34,36 +34,37 @@ from methodzoo.ict_codec.model import (
 )
 from methodzoo.ict_codec.train import RandomCrops, fit, rate_distortion_loss
 
-__all__ = [
-    # models and entropy models
-    "AICT",
-    "ICT",
-    # coding
-    "BitstreamError",
-    "ChannelWiseCodec",
+__all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     # configuration
     "CodecConfig",
+    "TrainConfig",
+    "compressai_lambda",
+    # models
+    "AICT",
+    "ICT",
+    "ChannelWiseCodec",
     "ConvChARM",
+    "SwinTChARM",
+    "build_model",
+    "model_fingerprint",
+    "parameter_count",
+    # entropy models and coding
+    "BitstreamError",
     "FactorizedDensity",
     "GaussianConditional",
-    # training and evaluation
-    "RandomCrops",
-    "SwinTChARM",
-    "TrainConfig",
-    "build_model",
+    "scale_table",
+    # verbs
     "compress",
-    "compressai_lambda",
     "decompress",
     "decompress_tensor",
-    "evaluate",
-    "fit",
-    "load_model",
-    "model_fingerprint",
-    "pad_image",
-    "parameter_count",
-    "rate_distortion_loss",
     "reconstruct",
-    "save_model",
-    "scale_table",
+    "evaluate",
     "summarize",
+    "save_model",
+    "load_model",
+    "pad_image",
+    # training
+    "RandomCrops",
+    "fit",
+    "rate_distortion_loss",
 ]
