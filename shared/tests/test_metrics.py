@@ -18,6 +18,7 @@ from methodzoo.shared.metrics import (
     ms_ssim,
     ms_ssim_db,
     psnr,
+    rate_distortion_front,
     sliced_wasserstein,
 )
 
@@ -60,6 +61,29 @@ def test_bd_rate_closed_form():
     assert bd_psnr(rates, quality, rates, quality + 0.5) == pytest.approx(0.5, abs=1e-9)
     with pytest.raises(UserError, match="do not overlap"):
         bd_rate(rates, quality, rates, quality + 20)
+
+
+def test_bd_rate_pchip_matches_closed_form_and_follows_a_bent_curve():
+    rates = np.array([0.1, 0.15, 0.25, 0.5])
+    quality = np.array([20.0, 21.5, 22.2, 22.4])  # saturating, as short training gives
+    for c in (0.6, 1.3):
+        assert bd_rate(rates, quality, c * rates, quality, method="pchip") == pytest.approx(100 * (c - 1), abs=1e-9)
+    # The interpolant passes through the points, so the mean log-rate gap of two curves that
+    # differ only at their top point stays between 0 and that point's gap: no cubic overshoot.
+    bent = rates.copy()
+    bent[-1] *= 4
+    value = bd_rate(rates, quality, bent, quality, method="pchip")
+    assert 0 < value < 300
+    with pytest.raises(UserError, match="rise strictly"):
+        bd_rate(rates, quality[::-1], rates, quality, method="pchip")
+    with pytest.raises(UserError, match="unknown BD method"):
+        bd_rate(rates, quality, rates, quality, method="linear")
+
+
+def test_rate_distortion_front_drops_dominated_points():
+    rates, quality = rate_distortion_front([0.4, 0.1, 0.3, 0.2], [22.0, 20.0, 22.1, 21.0])
+    assert rates == [0.1, 0.2, 0.3]
+    assert quality == [20.0, 21.0, 22.1]
 
 
 def test_sliced_wasserstein_of_a_shift():

@@ -13,7 +13,13 @@ from methodzoo.shared.metrics.features import (
     digit_feature_extractor,
 )
 from methodzoo.shared.metrics.image import ms_ssim, ms_ssim_db, psnr
-from methodzoo.shared.metrics.rate import bd_psnr, bd_rate, bits_per_pixel, estimated_bits
+from methodzoo.shared.metrics.rate import (
+    bd_psnr,
+    bd_rate,
+    bits_per_pixel,
+    estimated_bits,
+    rate_distortion_front,
+)
 
 __all__ = [
     "DigitFeatureNet",
@@ -30,5 +36,6 @@ __all__ = [
     "ms_ssim",
     "ms_ssim_db",
     "psnr",
+    "rate_distortion_front",
     "sliced_wasserstein",
 ]
