@@ -65,12 +65,14 @@ def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
     was_training = model.training
-    model.eval()
+    if was_training:  # switching modes walks every submodule: only when needed
+        model.eval()
     try:
         with torch.no_grad():
             out = model(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
     likelihoods = out["likelihoods"]
     bits = {name: float(-torch.log2(p.double()).sum()) for name, p in likelihoods.items()}
     f = out["scale_factor"]
@@ -86,11 +88,13 @@ def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_fa
     if h * w > bitstream.MAX_PIXELS or max(h, w) > bitstream.MAX_SIDE:
         raise UserError(f"image of {h}x{w} is larger than this format allows")
     was_training = model.training
-    model.eval()
+    if was_training:  # switching modes walks every submodule: only when needed
+        model.eval()
     try:
         coded = model.compress(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
     z_string, y_string = coded["strings"]
     header = bitstream.Header(model.config.kind, model_fingerprint(model), int(h), int(w),
                               coded["scale_factor"], len(z_string), len(y_string))
@@ -107,7 +111,8 @@ def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
     padded = (-(-header.height // multiple) * multiple, -(-header.width // multiple) * multiple)
     shape = model.latent_size(*padded, header.scale_factor)
     was_training = model.training
-    model.eval()
+    if was_training:  # switching modes walks every submodule: only when needed
+        model.eval()
     try:
         out = model.decompress([z_string, y_string], shape, header.scale_factor, padded)
     except BitstreamError:
@@ -115,7 +120,8 @@ def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
     except (AssertionError, ValueError, RuntimeError, IndexError, OverflowError) as error:
         raise BitstreamError(f"corrupted bitstream: decoding failed ({error})") from None
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
     return out["x_hat"][..., : header.height, : header.width]
 
 

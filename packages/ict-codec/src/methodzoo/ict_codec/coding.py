@@ -27,6 +27,14 @@ def _constriction():  # type: ignore[no-untyped-def]
     return constriction
 
 
+def _groups(rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``(row, positions of that row in ascending order)`` for each distinct row, rows ascending."""
+    order = np.argsort(rows, kind="stable")
+    distinct, starts = np.unique(rows[order], return_index=True)
+    bounds = [*starts[1:].tolist(), len(rows)]
+    return [(int(r), order[a:b]) for r, a, b in zip(distinct.tolist(), starts.tolist(), bounds, strict=True)]
+
+
 class SymbolEncoder:
     """Appends symbols to one range-coded string."""
 
@@ -41,8 +49,7 @@ class SymbolEncoder:
         """Code ``values[i]`` with table row ``rows[i]`` (both flat, int64)."""
         symbols = values + offsets[rows]
         escapes: list[np.ndarray] = []
-        for row in np.unique(rows):
-            selected = rows == row
+        for row, selected in _groups(rows):
             s = symbols[selected]
             n_regular = int(lengths[row]) - 1
             escaped = (s < 0) | (s >= n_regular)
@@ -85,8 +92,7 @@ class SymbolDecoder:
         """Decode one value for each entry of ``rows`` (in the order the encoder used)."""
         values = np.zeros(rows.shape, dtype=np.int64)
         escaped_positions: list[np.ndarray] = []
-        for row in np.unique(rows):
-            where = np.nonzero(rows == row)[0]
+        for row, where in _groups(rows):
             n_regular = int(lengths[row]) - 1
             model = self._model.Categorical(pmf[row, : lengths[row]], perfect=False)
             try:

