@@ -40,3 +40,20 @@ def test_bd_rate_reports_the_shared_quality_range() -> None:
     assert overlap == pytest.approx(12.0)
     disjoint = [{"bpp": p["bpp"], "psnr": p["psnr"] - 20} for p in anchor]
     assert _bd_rate(anchor, disjoint) == (None, 0.0)
+
+
+def test_timed_codecs_take_turns_input_by_input() -> None:
+    from methodzoo.ict_codec.bench import TimedCodec, _interleaved_timings
+
+    calls: list[tuple[str, str, int]] = []
+
+    def codec(name: str) -> TimedCodec:
+        return TimedCodec(lambda x: calls.append((name, "enc", x)) or x,
+                          lambda x: calls.append((name, "dec", x)), [0, 1])
+
+    timings = _interleaved_timings({"a": codec("a"), "b": codec("b")}, rounds=2)
+    timed = calls[8:]  # after one warm-up per codec and input
+    assert timed[:4] == [("a", "enc", 0), ("a", "dec", 0), ("b", "enc", 0), ("b", "dec", 0)]
+    assert len(timed) == 2 * 2 * 2 * 2
+    assert timings["a"]["ref_over_this"] == 1.0
+    assert set(timings["b"]) == {"encode_ms", "decode_ms", "ref_over_this"}

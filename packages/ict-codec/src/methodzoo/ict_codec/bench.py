@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ PROFILES = {
     "full": Profile("small", ("aict", "ict", "swint-charm", "conv-charm"), (0.025, 0.013, 0.0067, 0.0035),
                     6000, 1500, 8, 128, 1e-3, None),
 }
-TIMING_REPEATS = 3  # timed runs per test image (after a warm-up), medians reported
+TIMING_ROUNDS = 5  # timed runs per test image and codec (after a warm-up), medians reported
 JPEG_QUALITIES = (1, 3, 5, 8, 12, 20, 30, 50, 75)
 WEBP_QUALITIES = (0, 3, 5, 10, 20, 30, 50, 75, 90)
 
@@ -108,27 +109,49 @@ def _bd_rate(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tu
         return None, overlap
 
 
-def _median_codec_ms(encode: Any, decode: Any, images: list[Any], repeats: int) -> tuple[float, float]:
-    """Median encode and decode wall time (ms) over images × repeats, after one warm-up per image."""
-    encode_ms, decode_ms = [], []
-    for image in images:
-        decode(encode(image))  # warm-up: caches, allocator, lazy tables
-        for _ in range(repeats):
-            start = time.perf_counter()
-            coded = encode(image)
-            encode_ms.append(1000 * (time.perf_counter() - start))
-            start = time.perf_counter()
-            decode(coded)
-            decode_ms.append(1000 * (time.perf_counter() - start))
-    return float(np.median(encode_ms)), float(np.median(decode_ms))
+@dataclass(frozen=True)
+class TimedCodec:
+    """What the timing loop runs: ``decode(encode(input))`` for each input."""
+
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+    inputs: list[Any]
 
 
-def _compressai_timing(images: list[tuple[str, np.ndarray]], target_params: int) -> dict[str, Any]:
-    """Encode/decode time of CompressAI's mbt2018-mean (untrained) of about ``target_params``."""
+def _interleaved_timings(codecs: dict[str, TimedCodec], rounds: int) -> dict[str, dict[str, float]]:
+    """Median encode and decode wall time (ms) of each codec, and its median decode time relative
+    to the first codec's on the same input in the same round.
+
+    The codecs take turns input by input, so a slow spell of a shared machine hits them alike.
+    """
+    samples: dict[str, dict[str, list[float]]] = {name: {"encode": [], "decode": [], "ratio": []} for name in codecs}
+    for codec in codecs.values():
+        for item in codec.inputs:
+            codec.decode(codec.encode(item))  # warm-up: caches, allocator, lazy tables
+    reference = next(iter(codecs))
+    for _ in range(rounds):
+        for index in range(len(codecs[reference].inputs)):
+            decode_ms = {}
+            for name, codec in codecs.items():
+                start = time.perf_counter()
+                coded = codec.encode(codec.inputs[index])
+                samples[name]["encode"].append(1000 * (time.perf_counter() - start))
+                start = time.perf_counter()
+                codec.decode(coded)
+                decode_ms[name] = 1000 * (time.perf_counter() - start)
+                samples[name]["decode"].append(decode_ms[name])
+            for name in codecs:
+                samples[name]["ratio"].append(decode_ms[reference] / decode_ms[name])
+    return {name: {f"{key}_ms" if key != "ratio" else "ref_over_this": float(np.median(values))
+                   for key, values in parts.items()} for name, parts in samples.items()}
+
+
+def _compressai_codec(images: list[tuple[str, np.ndarray]], target_params: int) -> tuple[TimedCodec | None, dict[str, Any]]:
+    """CompressAI's mbt2018-mean (untrained) with about ``target_params`` parameters, for timing."""
     try:
         from compressai.models import MeanScaleHyperprior
     except Exception as error:  # the bench extra is missing or broken: report it, time the rest
-        return {"error": f"compressai unavailable: {error}"}
+        return None, {"error": f"compressai unavailable: {error}"}
     from methodzoo.ict_codec.api import image_to_tensor, pad_image
 
     best = None
@@ -142,19 +165,25 @@ def _compressai_timing(images: list[tuple[str, np.ndarray]], target_params: int)
     model, count, n = best
     model.eval()
     model.update(force=True)
+
+    @torch.no_grad()
+    def encode(x: torch.Tensor) -> dict[str, Any]:
+        return model.compress(x)
+
+    @torch.no_grad()
+    def decode(coded: dict[str, Any]) -> Any:
+        return model.decompress(coded["strings"], coded["shape"])
+
     padded = [pad_image(image_to_tensor(image), 64) / 255.0 for _, image in images]
-    with torch.no_grad():
-        encode_ms, decode_ms = _median_codec_ms(
-            model.compress, lambda coded: model.decompress(coded["strings"], coded["shape"]), padded, TIMING_REPEATS)
-    return {"N": n, "M": n, "parameters": count, "encode_ms": encode_ms, "decode_ms": decode_ms}
+    return TimedCodec(encode, decode, padded), {"N": n, "M": n, "parameters": count}
 
 
-def _ict_timing(model: Any, images: list[tuple[str, np.ndarray]]) -> tuple[float, float]:
-    """Encode/decode time of a trained model through the public API (container included)."""
+def _ict_codec(model: Any, images: list[tuple[str, np.ndarray]]) -> TimedCodec:
+    """A trained model through the public API (container, checksums and fingerprint included)."""
     from methodzoo.ict_codec.api import compress, decompress
 
-    return _median_codec_ms(lambda image: compress(model, image), lambda data: decompress(model, data),
-                            [image for _, image in images], TIMING_REPEATS)
+    return TimedCodec(lambda image: compress(model, image), lambda data: decompress(model, data),
+                      [image for _, image in images])
 
 
 def _train_chain(job: tuple[str, Profile, int, str]) -> dict[str, Any]:
@@ -231,7 +260,13 @@ def run(ctx: BenchContext) -> BenchResult:
 
     peers = {"jpeg": _pillow_curve(test_images, "JPEG", JPEG_QUALITIES),
              "webp": _pillow_curve(test_images, "WEBP", WEBP_QUALITIES)}
-    compressai = _compressai_timing(test_images, params.get("ict", 0))
+    # Timed with the model of the middle λ, warm, taking turns with CompressAI image by image.
+    middle = profile.lambdas[len(profile.lambdas) // 2]
+    codecs = {"ict": _ict_codec(trained[("ict", middle)], test_images)}
+    compressai_codec, compressai = _compressai_codec(test_images, params.get("ict", 0))
+    if compressai_codec is not None:
+        codecs["compressai"] = compressai_codec
+    timings = _interleaved_timings(codecs, TIMING_ROUNDS)
 
     metrics: dict[str, Any] = {}
     ict = curves["ict"]
@@ -243,13 +278,12 @@ def run(ctx: BenchContext) -> BenchResult:
     for name, points in peers.items():
         if "swint-charm" in curves:
             metrics[f"bd_rate_swint_charm_vs_{name}"] = _bd_rate(points, curves["swint-charm"])[0]
-    # Timed with the model of the middle λ, warm, through the public API (header, checks and all).
-    middle = profile.lambdas[len(profile.lambdas) // 2]
-    metrics["encode_ms_ict"], metrics["decode_ms_ict"] = _ict_timing(trained[("ict", middle)], test_images)
-    metrics["decode_ms_compressai"] = compressai.get("decode_ms")
-    metrics["encode_ms_compressai"] = compressai.get("encode_ms")
-    if compressai.get("decode_ms"):
-        metrics["decode_ratio_ict_over_compressai"] = metrics["decode_ms_ict"] / compressai["decode_ms"]
+    metrics["encode_ms_ict"] = timings["ict"]["encode_ms"]
+    metrics["decode_ms_ict"] = timings["ict"]["decode_ms"]
+    metrics["decode_ms_compressai"] = timings.get("compressai", {}).get("decode_ms")
+    metrics["encode_ms_compressai"] = timings.get("compressai", {}).get("encode_ms")
+    if "compressai" in timings:  # median over (image, round) pairs of ICT time / CompressAI time
+        metrics["decode_ratio_ict_over_compressai"] = timings["compressai"]["ref_over_this"]
     metrics["bpp_actual_over_estimated"] = actual_bits / estimated_bits
     metrics["bpp_payload_over_estimated"] = payload_bits / estimated_bits
     metrics["round_trips_exact"] = all_exact
@@ -289,9 +323,9 @@ def run(ctx: BenchContext) -> BenchResult:
         f"Test photos: {', '.join(TEST_PHOTOS[: profile.test_photos])}"
         + (f" (centre {profile.test_crop}px crops)" if profile.test_crop else "")
         + "; training photos: the other offline photos.",
-        "Encode/decode times: medians over test images × "
-        f"{TIMING_REPEATS} warm runs; ICT (λ={middle}) through compress()/decompress() with the container, "
-        f"CompressAI mbt2018-mean (untrained) through its model.compress/decompress: {compressai}.",
+        f"Encode/decode times: medians over test images × {TIMING_ROUNDS} warm rounds, the codecs taking turns "
+        f"image by image; ICT (λ={middle}) through compress()/decompress() with the container, CompressAI "
+        f"mbt2018-mean (untrained) through its model.compress/decompress: {compressai}.",
     ]
     return BenchResult(
         metrics=metrics,
@@ -300,7 +334,7 @@ def run(ctx: BenchContext) -> BenchResult:
                 Table("Pillow peers", ["codec", "quality", "bpp", "PSNR"], peer_rows)],
         plots=[plot],
         notes=notes,
-        details={"curves": curves, "peers": peers, "compressai": compressai, "per_image": per_image,
+        details={"curves": curves, "peers": peers, "compressai": compressai, "timings": timings, "per_image": per_image,
                  "profile": profile.__dict__, "workers": workers},
     )
 
