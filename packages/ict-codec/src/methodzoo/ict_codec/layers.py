@@ -95,8 +95,9 @@ class WindowAttention(nn.Module):
             out = torch.softmax(scores, dim=-1) @ v  # (B·nW, h, w², d)
         else:
             # Coding (compress, decompress and reconstruct all run without autograd): the fused
-            # kernel, about 1.5x faster for a whole decoder. SDPA picks its CPU kernel by autograd
-            # mode, so the encoder and decoder only agree bit for bit because both take this branch.
+            # kernel, about 1.5x faster for the small preset's g_s at 512². SDPA picks its CPU
+            # kernel by autograd mode, so the encoder and decoder agree bit for bit only because
+            # both take this branch.
             if nw > 1 and bw != nw:  # per-window masks, several images; one bias broadcasts as is
                 bias = bias.repeat(bw // nw, 1, 1, 1)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
