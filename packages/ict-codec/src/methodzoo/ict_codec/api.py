@@ -8,13 +8,15 @@ multiple of 64 and the reconstruction is cropped back. ``compress`` writes the c
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from methodzoo.ict_codec import bitstream
 from methodzoo.ict_codec.coding import BitstreamError
@@ -57,6 +59,20 @@ def pad_image(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate").contiguous()
 
 
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Run the block in eval mode and restore training mode afterwards, switching only when the
+    model is training (a switch walks every submodule: milliseconds, as long as a small decode)."""
+    was_training = model.training
+    if was_training:
+        model.eval()
+    try:
+        yield
+    finally:
+        if was_training:
+            model.train()
+
+
 def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
                 scale_factor: float | None = None) -> dict[str, Any]:
     """The model's quantised reconstruction in eval mode (what ``decompress`` returns, as floats)
@@ -64,15 +80,8 @@ def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
-    was_training = model.training
-    if was_training:  # switching modes walks every submodule: only when needed
-        model.eval()
-    try:
-        with torch.no_grad():
-            out = model(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
-    finally:
-        if was_training:
-            model.train()
+    with eval_mode(model), torch.no_grad():
+        out = model(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     likelihoods = out["likelihoods"]
     bits = {name: float(-torch.log2(p.double()).sum()) for name, p in likelihoods.items()}
     f = out["scale_factor"]
@@ -87,14 +96,8 @@ def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_fa
     h, w = x.shape[-2:]
     if h * w > bitstream.MAX_PIXELS or max(h, w) > bitstream.MAX_SIDE:
         raise UserError(f"image of {h}x{w} is larger than this format allows")
-    was_training = model.training
-    if was_training:  # switching modes walks every submodule: only when needed
-        model.eval()
-    try:
+    with eval_mode(model):
         coded = model.compress(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
-    finally:
-        if was_training:
-            model.train()
     z_string, y_string = coded["strings"]
     header = bitstream.Header(model.config.kind, model_fingerprint(model), int(h), int(w),
                               coded["scale_factor"], len(z_string), len(y_string))
@@ -110,18 +113,13 @@ def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
     multiple = model.config.pad_multiple
     padded = (-(-header.height // multiple) * multiple, -(-header.width // multiple) * multiple)
     shape = model.latent_size(*padded, header.scale_factor)
-    was_training = model.training
-    if was_training:  # switching modes walks every submodule: only when needed
-        model.eval()
-    try:
-        out = model.decompress([z_string, y_string], shape, header.scale_factor, padded)
-    except BitstreamError:
-        raise
-    except (AssertionError, ValueError, RuntimeError, IndexError, OverflowError) as error:
-        raise BitstreamError(f"corrupted bitstream: decoding failed ({error})") from None
-    finally:
-        if was_training:
-            model.train()
+    with eval_mode(model):
+        try:
+            out = model.decompress([z_string, y_string], shape, header.scale_factor, padded)
+        except BitstreamError:
+            raise
+        except (AssertionError, ValueError, RuntimeError, IndexError, OverflowError) as error:
+            raise BitstreamError(f"corrupted bitstream: decoding failed ({error})") from None
     return out["x_hat"][..., : header.height, : header.width]
 
 

@@ -91,8 +91,8 @@ def _pillow_curve(images: list[tuple[str, np.ndarray]], fmt: str, qualities: tup
 
 
 def _bd_rate(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tuple[float | None, float]:
-    """BD-rate (%) of ``test`` against ``anchor`` and the width in dB of the quality range the two
-    share (the integration interval; ``None`` when they do not overlap).
+    """BD-rate (%) of ``test`` against ``anchor`` (``None`` when the curves share no quality range)
+    and the width in dB of the quality range they share (the integration interval).
 
     Each curve is reduced to its non-dominated points and interpolated piecewise (PCHIP): short
     training gives curves that flatten at the top, where VCEG-M33's single cubic overshoots.
@@ -226,10 +226,10 @@ def run(ctx: BenchContext) -> BenchResult:
     per_image: list[dict[str, Any]] = []
     actual_bits = estimated_bits = payload_bits = 0.0
     all_exact = True
-    # Small models on a CPU train about twice as fast as single-threaded processes side by side.
     jobs = [(kind, profile, ctx.seed, str(device)) for kind in profile.kinds]
     bar = ctx.progress(total=len(jobs), desc=f"train {len(profile.lambdas)} λ × {len(jobs)} models")
-    # One process per model kind even with fewer cores: the CPU time is shared and no chain waits.
+    # On a CPU, one single-threaded process per model kind (even with fewer cores: no chain waits
+    # for another) trains small models about twice as fast as one multi-threaded process.
     workers = len(jobs) if device.type == "cpu" else 1
     chains = process_map(_train_chain, jobs, workers=workers, threads_per_worker=max(1, cpu_count() // len(jobs)),
                          on_done=lambda _: bar.update(1))

@@ -22,36 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-class StateStamp:
-    """Identity and in-place version counter of every parameter and buffer of a module.
-
-    Two stamps are equal only if no tensor was replaced or modified in place in between
-    (optimizer steps, ``load_state_dict``, ``update``). The stamp holds the tensors, so their ids
-    cannot be reused by new tensors while it lives. Used to cache digests costly to recompute.
-    """
-
-    def __init__(self, module: nn.Module) -> None:
-        self.tensors = [slots[name] for slots, name in _tensor_slots(module)]
-        self.versions = [-1 if t is None else t._version for t in self.tensors]
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, StateStamp) or len(other.tensors) != len(self.tensors):
-            return False
-        return all(a is b for a, b in zip(self.tensors, other.tensors, strict=True)) and self.versions == other.versions
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _tensor_slots(module: nn.Module) -> list[tuple[dict[str, torch.Tensor | None], str]]:
-    """Where every parameter and buffer of ``module`` lives (found once; walking the module tree
-    on every call would cost more than decoding a small image)."""
-    slots = module.__dict__.get("_stamp_slots")
-    if slots is None:
-        slots = [(m._parameters, name) for m in module.modules() for name in m._parameters]
-        slots += [(m._buffers, name) for m in module.modules() for name in m._buffers]
-        module.__dict__["_stamp_slots"] = slots
-    return slots  # type: ignore[no-any-return]
+from methodzoo.ict_codec.state_cache import cached_on_state
 
 
 def scale_table(scale_min: float = 0.11, scale_max: float = 256.0, levels: int = 64) -> torch.Tensor:
@@ -140,13 +111,11 @@ class FactorizedDensity(nn.Module):
 
     def tables_current(self) -> bool:
         """Whether the coding tables were built from the current parameters (cached per state version)."""
-        stamp = StateStamp(self)
-        cached = getattr(self, "_tables_current_cache", None)
-        if cached is not None and cached[0] == stamp:
-            return bool(cached[1])
-        current = int(self.table_fingerprint.item()) == self.parameter_fingerprint() and int(self.table_length[0]) > 0
-        object.__setattr__(self, "_tables_current_cache", (stamp, current))
-        return current
+        return cached_on_state(self, "tables_current", self._tables_match_parameters)
+
+    def _tables_match_parameters(self) -> bool:
+        built = int(self.table_length[0]) > 0
+        return built and int(self.table_fingerprint.item()) == self.parameter_fingerprint()
 
     @torch.no_grad()
     def update(self, force: bool = False) -> bool:

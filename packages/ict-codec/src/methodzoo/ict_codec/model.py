@@ -34,7 +34,6 @@ from methodzoo.ict_codec.config import CodecConfig
 from methodzoo.ict_codec.entropy import (
     FactorizedDensity,
     GaussianConditional,
-    StateStamp,
     numpy_tables,
     quantize_around_mean,
 )
@@ -47,6 +46,7 @@ from methodzoo.ict_codec.layers import (
     SwinStage,
     scale_warp,
 )
+from methodzoo.ict_codec.state_cache import cached_on_state
 from methodzoo.shared.errors import UserError
 
 
@@ -446,20 +446,17 @@ def build_model(config: CodecConfig) -> ChannelWiseCodec:
 def model_fingerprint(model: ChannelWiseCodec) -> bytes:
     """16 bytes identifying the architecture and every weight and table (written into bitstreams).
 
-    Hashing every weight costs milliseconds, more than decoding a small image, so the digest is
-    cached until a tensor of the model is replaced or changed in place (see :class:`StateStamp`).
+    Cached until a tensor of the model changes (:mod:`methodzoo.ict_codec.state_cache`).
     """
-    stamp = StateStamp(model)
-    cached = getattr(model, "_fingerprint_cache", None)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    return cached_on_state(model, "fingerprint", lambda: _fingerprint(model))
+
+
+def _fingerprint(model: ChannelWiseCodec) -> bytes:
     digest = hashlib.sha256(model.config.to_json(indent=None).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
-    fingerprint = digest.digest()[:16]
-    object.__setattr__(model, "_fingerprint_cache", (stamp, fingerprint))
-    return fingerprint
+    return digest.digest()[:16]
 
 
 def parameter_count(model: nn.Module) -> int:
