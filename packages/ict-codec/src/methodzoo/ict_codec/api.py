@@ -60,7 +60,7 @@ def pad_image(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
 
 
 @contextmanager
-def eval_mode(model: nn.Module) -> Iterator[None]:
+def _eval_mode(model: nn.Module) -> Iterator[None]:
     """Run the block in eval mode and restore training mode afterwards, switching only when the
     model is training (a switch walks every submodule: milliseconds, as long as a small decode)."""
     was_training = model.training
@@ -80,7 +80,7 @@ def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
-    with eval_mode(model), torch.no_grad():
+    with _eval_mode(model), torch.no_grad():
         out = model(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     likelihoods = out["likelihoods"]
     bits = {name: float(-torch.log2(p.double()).sum()) for name, p in likelihoods.items()}
@@ -96,7 +96,7 @@ def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_fa
     h, w = x.shape[-2:]
     if h * w > bitstream.MAX_PIXELS or max(h, w) > bitstream.MAX_SIDE:
         raise UserError(f"image of {h}x{w} is larger than this format allows")
-    with eval_mode(model):
+    with _eval_mode(model):
         coded = model.compress(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     z_string, y_string = coded["strings"]
     header = bitstream.Header(model.config.kind, model_fingerprint(model), int(h), int(w),
@@ -113,7 +113,7 @@ def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
     multiple = model.config.pad_multiple
     padded = (-(-header.height // multiple) * multiple, -(-header.width // multiple) * multiple)
     shape = model.latent_size(*padded, header.scale_factor)
-    with eval_mode(model):
+    with _eval_mode(model):
         try:
             out = model.decompress([z_string, y_string], shape, header.scale_factor, padded)
         except BitstreamError:
