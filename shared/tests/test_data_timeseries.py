@@ -18,7 +18,7 @@ from methodzoo.shared.data import (
 from methodzoo.shared.data.hmp import decode_acceleration
 from methodzoo.shared.data.timeseries import resample_linear
 from methodzoo.shared.data.uci_har import ACTIVITIES, CHANNELS
-from methodzoo.shared.errors import ConfigError, DataNotFoundError, UserError
+from methodzoo.shared.errors import ConfigError, DataNotFoundError, MissingExtraError, UserError
 from methodzoo.shared.testing import write_hmp, write_uci_har, write_wisdm_raw
 
 
@@ -107,7 +107,7 @@ def test_uci_har_missing_split_names_every_file(tmp_path):
 
 
 def test_uci_har_rejects_labels_outside_1_to_6(tmp_path):
-    signals, activities, subjects = _har_split(3, 1)
+    signals, _activities, subjects = _har_split(3, 1)
     write_uci_har(tmp_path, "test", signals, [1, 7, 2], subjects)
     with pytest.raises(UserError, match="activities must be 1..6"):
         load_uci_har(tmp_path, split="test")
@@ -180,3 +180,12 @@ def test_time_series_are_registered_with_their_availability():
     for name in ("uci-har", "wisdm", "hmp"):
         assert DATASETS.get(name).local
     assert len(load_dataset("basic-motions", split="test")) == 40
+
+
+def test_missing_aeon_names_the_timeseries_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "aeon", None)  # makes `import aeon.datasets` fail
+    monkeypatch.setitem(sys.modules, "aeon.datasets", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'methodzoo-shared\[timeseries\]'"):
+        basic_motions("train")

@@ -15,7 +15,6 @@ that still lacks six fields, has a non-numeric value or an unknown activity.
 from __future__ import annotations
 
 import itertools
-import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,26 +50,28 @@ def parse_wisdm_raw(text: str) -> WisdmRecords:
     activities: list[int] = []
     values: list[tuple[float, float, float]] = []
     skipped = 0
-    for record in re.split(r"[;\n]", text):
-        record = record.strip().rstrip(",").strip()
+    for record in text.replace(";", "\n").split("\n"):
+        record = record.strip().rstrip(",")
         if not record:
             continue
-        fields = [field.strip() for field in record.split(",")]
+        fields = record.split(",")
+        activity = position.get(fields[1].strip(), -1) if len(fields) == 6 else -1
         try:
-            if len(fields) != 6 or fields[1] not in position:
+            if activity < 0:
                 raise ValueError(record)
             row = (float(fields[3]), float(fields[4]), float(fields[5]))
-            if not np.all(np.isfinite(row)):
-                raise ValueError(record)
             user = int(fields[0])
         except ValueError:
             skipped += 1
             continue
         users.append(user)
-        activities.append(position[fields[1]])
+        activities.append(activity)
         values.append(row)
-    return WisdmRecords(np.asarray(users, dtype=np.int64), np.asarray(activities, dtype=np.int64),
-                        np.asarray(values, dtype=np.float32).reshape(-1, 3), skipped)
+    array = np.asarray(values, dtype=np.float32).reshape(-1, 3)
+    finite = np.isfinite(array).all(axis=1)  # "nan" and "inf" parse as floats but are no reading
+    return WisdmRecords(np.asarray(users, dtype=np.int64)[finite],
+                        np.asarray(activities, dtype=np.int64)[finite], array[finite],
+                        skipped + int((~finite).sum()))
 
 
 def load_wisdm(root: str | Path | None = None, window: int = 200, step: int | None = None,
