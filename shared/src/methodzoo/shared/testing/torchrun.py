@@ -53,7 +53,7 @@ def _record_checkpoint_writes(log_dir: Path) -> None:
             handle.write(f"{step}\n")
         return original(folder, step, *args, **kwargs)
 
-    loop.save_checkpoint = recording_save  # type: ignore[assignment]
+    loop.save_checkpoint = recording_save
 
 
 def main(argv: Sequence[str] | None = None) -> int:
