@@ -239,8 +239,8 @@ class Trainer:
                 bad_loss = scalars["loss"]
                 break
         scalars = self._synchronise(totals, bad_loss)
-        for optimizer in self.optimizers:
-            if self._scaler is not None:
+        if self._scaler is not None:  # hooks and clipping see the true gradients
+            for optimizer in self.optimizers:
                 self._scaler.unscale_(optimizer)
         for hook in self.gradient_hooks:
             scalars.update(hook(self) or {})
