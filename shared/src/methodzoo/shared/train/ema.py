@@ -39,26 +39,22 @@ class EMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        source = _unwrap(model)
-        if _layout(source) != _layout(self.model):
-            self._follow(source)
-        params = dict(source.named_parameters())
+        source = _named_tensors(_unwrap(model))
+        shadow = _named_tensors(self.model)
+        if _layout(source) != _layout(shadow):
+            self._follow(_unwrap(model))
+            shadow = _named_tensors(self.model)
+        # Same names in the same order now: pair them up by position.
         averaged: list[torch.Tensor] = []
         current: list[torch.Tensor] = []
-        copied: list[tuple[torch.Tensor, torch.Tensor]] = []
-        for name, shadow in self.model.named_parameters():
-            param = params[name].detach()
-            if shadow.is_floating_point():
-                averaged.append(shadow)
-                current.append(param)
+        for (_, target), (_, value) in zip(shadow, source, strict=True):
+            if isinstance(target, nn.Parameter) and target.is_floating_point():
+                averaged.append(target)
+                current.append(value.detach())
             else:
-                copied.append((shadow, param))
+                target.copy_(value)
         if averaged:
             torch._foreach_lerp_(averaged, current, 1.0 - self.decay)
-        buffers = dict(source.named_buffers())
-        copied.extend((buffer, buffers[name]) for name, buffer in self.model.named_buffers())
-        for target, value in copied:
-            target.copy_(value)
         self.updates += 1
 
     def _follow(self, source: nn.Module) -> None:
@@ -84,7 +80,7 @@ class EMA:
     @torch.no_grad()
     def copy_to(self, model: nn.Module) -> None:
         target = _unwrap(model)
-        if _layout(target) != _layout(self.model):
+        if _layout(_named_tensors(target)) != _layout(_named_tensors(self.model)):
             raise UserError("the model's parameters changed since the last EMA update; call "
                             "update(model) first so the EMA follows them")
         target.load_state_dict(self.model.state_dict())
@@ -105,8 +101,12 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
-def _layout(module: nn.Module) -> tuple[tuple[str, torch.Size, torch.dtype], ...]:
-    tensors = [*module.named_parameters(), *module.named_buffers()]
+def _named_tensors(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """Parameters, then buffers (names of buffers prefixed so they never match a parameter's)."""
+    return [*module.named_parameters(), *((f"buffer:{n}", b) for n, b in module.named_buffers())]
+
+
+def _layout(tensors: list[tuple[str, torch.Tensor]]) -> tuple[tuple[str, torch.Size, torch.dtype], ...]:
     return tuple((name, t.shape, t.dtype) for name, t in tensors)
 
 
