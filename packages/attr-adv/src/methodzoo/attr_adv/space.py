@@ -10,6 +10,7 @@ A range need not be symmetric: blur σ ∈ [0, 1] is u ∈ [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -63,6 +64,10 @@ class AttributeSpace(Config):
         check(len(self.attributes) > 0, "an attribute space needs at least one attribute")
         names = [a.name for a in self.attributes]
         check(len(set(names)) == len(names), "attribute names must be unique, got {}", names)
+
+    def to_dict(self) -> dict[str, Any]:
+        # The core's Config.to_dict leaves configs nested inside a tuple as objects; JSON needs dicts.
+        return {"attributes": [a.to_dict() for a in self.attributes]}
 
     # ----- presets (training ranges; evaluation grids go beyond them, see data.py) -------------
     @classmethod

@@ -17,6 +17,10 @@ attribute          transform                                    unit      neutra
 ``noise``          x + s·ε, ε ~ N(0, I)                         std       0
 =================  ==========================================  ========  =======
 
+Positive rotations turn clockwise on screen (rows grow downwards). Bilinear resampling has a
+kink where sample points fall exactly on pixel centres (at a₀, and at whole-pixel shifts): there
+autograd returns a one-sided derivative; everywhere else the gradient is exact.
+
 They compose in that order (one affine resampling for the four geometric attributes), then the
 result is clipped to [0, 1]. Each transform is written as ``x + Δ(x, a)`` with Δ(x, a₀) = 0
 exactly: that is what makes the neutral value an exact identity (a plain bilinear resampling at
