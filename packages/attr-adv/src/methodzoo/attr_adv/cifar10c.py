@@ -60,8 +60,8 @@ def load_cifar10c(corruption: str, severity: int, root: str | Path | None = None
         raise UserError(f"{path}: {len(images)} rows is not {SEVERITIES} equal severity blocks")
     block = len(images) // SEVERITIES
     rows = slice((severity - 1) * block, severity * block)
-    chosen = np.ascontiguousarray(images[rows].transpose(0, 3, 1, 2))  # (n, H, W, C) → (n, C, H, W)
-    return LabeledImages(torch.from_numpy(chosen), torch.from_numpy(np.asarray(labels[rows], dtype=np.int64)))
+    chosen = np.array(images[rows].transpose(0, 3, 1, 2), order="C")  # (n, H, W, C) → (n, C, H, W), a copy
+    return LabeledImages(torch.from_numpy(chosen), torch.from_numpy(np.array(labels[rows], dtype=np.int64)))
 
 
 def _read(path: Path) -> np.ndarray:
