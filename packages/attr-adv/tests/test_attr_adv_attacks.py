@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -46,7 +48,7 @@ def test_inner_steps_increase_the_objective_and_stay_in_bounds(fixed_model_and_b
     trace = result.objective
     assert len(trace) == 11
     assert trace[-1] > trace[0]  # J (the summed per-image objective) went up
-    assert sum(b > a for a, b in zip(trace, trace[1:], strict=False)) >= 8  # and up at nearly every step
+    assert sum(b > a for a, b in pairwise(trace)) >= 8  # and up at nearly every step
     assert space.contains(result.attributes)
     if objective == "ce_ascent":
         before = F.cross_entropy(model(space.apply(x, result.start, noise=result.noise)), y)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
 
 from methodzoo.attr_adv.cifar10c import load_cifar10c
 from methodzoo.attr_adv.data import digits_split
-from methodzoo.attr_adv.evaluation import GRID_VALUES, GridResult, ShiftPoint, shift_grid, shifted_images
+from methodzoo.attr_adv.evaluation import (
+    GRID_VALUES,
+    GridResult,
+    ShiftPoint,
+    shift_grid,
+    shifted_images,
+)
 from methodzoo.attr_adv.space import AttributeSpace
 from methodzoo.attr_adv.transforms import NEUTRAL
 from methodzoo.shared.errors import ConfigError, DataNotFoundError, UserError
@@ -21,7 +29,7 @@ def split():  # type: ignore[no-untyped-def]
 
 def test_digits_split_is_shuffled_disjoint_and_reproducible(split) -> None:
     assert split.train_images.shape == (1000, 1, 28, 28) and split.test_images.shape == (500, 1, 28, 28)
-    assert 0 <= float(split.train_images.min()) and float(split.train_images.max()) <= 1
+    assert float(split.train_images.min()) >= 0 and float(split.train_images.max()) <= 1
     counts = torch.bincount(split.train_labels, minlength=10)
     assert counts.min() > 60 and counts.max() < 140  # ~100 a class: shuffled before the split
     assert len(set(split.train_labels[:50].tolist())) >= 8  # not one class at a time
@@ -67,7 +75,7 @@ def test_shift_severity_grows_with_the_attribute(split, grid_name) -> None:
         curves.setdefault((point.attribute, upward), []).append((point.magnitude, distortion))
     for key, curve in curves.items():
         ordered = [d for _, d in sorted(curve)]
-        assert all(b > a for a, b in zip(ordered, ordered[1:], strict=False)), (key, ordered)
+        assert all(b > a for a, b in pairwise(ordered)), (key, ordered)
 
 
 MONOTONE_CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur",
@@ -81,7 +89,7 @@ def test_imagecorruptions_severities_are_monotone_on_digits(split) -> None:
     x = split.test_images[:12]
     for name in MONOTONE_CORRUPTIONS:
         distortion = [float((corrupt_images(x, name, s) - x).abs().mean()) for s in range(1, 6)]
-        assert all(b > a for a, b in zip(distortion, distortion[1:], strict=False)), (name, distortion)
+        assert all(b > a for a, b in pairwise(distortion)), (name, distortion)
     corrupted = corrupt_images(x, "gaussian_noise", 3, seed=5)
     assert corrupted.shape == x.shape and torch.equal(corrupted, corrupt_images(x, "gaussian_noise", 3, seed=5))
 

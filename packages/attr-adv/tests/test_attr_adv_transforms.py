@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from methodzoo.attr_adv.transforms import ATTRIBUTE_NAMES, NEUTRAL, apply_attributes, gaussian_kernels
+from methodzoo.attr_adv.transforms import (
+    ATTRIBUTE_NAMES,
+    NEUTRAL,
+    apply_attributes,
+    gaussian_kernels,
+)
 from methodzoo.shared.errors import UserError
 
 NON_NEUTRAL = {"rotation": 17.0, "translate_x": 1.3, "translate_y": -0.7, "scale": 1.12, "blur": 0.8,

@@ -15,7 +15,12 @@ from torch import nn
 
 from methodzoo.attr_adv.config import InnerConfig, PGDConfig
 from methodzoo.attr_adv.models import features_and_logits
-from methodzoo.attr_adv.objectives import CleanReference, agat_objective, ce_ascent_objective, clean_reference
+from methodzoo.attr_adv.objectives import (
+    CleanReference,
+    agat_objective,
+    ce_ascent_objective,
+    clean_reference,
+)
 from methodzoo.attr_adv.space import AttributeSpace
 from methodzoo.attr_adv.transforms import draw_noise
 from methodzoo.shared.modules import eval_mode

@@ -119,7 +119,7 @@ class TrainConfig(Config):
         check(self.test_size >= 1, "test_size must be >= 1, got {}", self.test_size)
         check(self.width is None or self.width >= 1, "width must be >= 1, got {}", self.width)
         check(self.epochs >= 1, "epochs must be >= 1, got {}", self.epochs)
-        check(0 <= self.epochs_pre, "epochs_pre must be >= 0, got {}", self.epochs_pre)
+        check(self.epochs_pre >= 0, "epochs_pre must be >= 0, got {}", self.epochs_pre)
         check(self.aug_freq >= 1, "aug_freq must be >= 1, got {}", self.aug_freq)
         check(0 < self.aug_percentage <= 1, "aug_percentage must be in (0, 1], got {}", self.aug_percentage)
         check(self.aug_batch_size >= 1, "aug_batch_size must be >= 1, got {}", self.aug_batch_size)

@@ -51,7 +51,7 @@ def corrupt_images(images: torch.Tensor, corruption: str, severity: int, seed: i
         raise ConfigError(f"corruption {corruption!r} does not run here: {BROKEN[corruption]}")
     if not 1 <= severity <= 5:
         raise ConfigError(f"severity must be in 1..5, got {severity}")
-    n, channels, height, width = images.shape
+    _, channels, height, width = images.shape
     pad_y, pad_x = max(0, MIN_SIZE - height), max(0, MIN_SIZE - width)
     top, left = pad_y // 2, pad_x // 2
     array = (images.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()

@@ -1,0 +1,44 @@
+"""``methodzoo attr-adv train|eval`` through the core's ``main``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from methodzoo.shared.cli import main
+
+TINY = ["--train-size", "300", "--test-size", "100", "--width", "4", "--epochs", "3", "--epochs-pre", "1",
+        "--aug-freq", "1", "--batch-size", "50", "--lr", "0.05", "--inner-steps", "2", "--device", "cpu"]
+
+
+def test_train_then_eval_with_plot_and_corruptions(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "agat"
+    assert main(["attr-adv", "train", "--method", "agat", "--out", str(out), "--json", *TINY]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["method"] == "agat" and trained["pool_size"] == 2 * 90  # slices at epochs 1 and 2
+    assert 0 <= trained["worst"] <= trained["clean"] <= 1
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+
+    plot = tmp_path / "shift.png"
+    pytest.importorskip("imagecorruptions")
+    assert main(["attr-adv", "eval", "--checkpoint", str(out), "--plot", str(plot), "--corruptions",
+                 "--severities", "2", "--device", "cpu", "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["clean"] == trained["clean"] and evaluated["shift"] == trained["shift"]
+    assert {p["attribute"] for p in evaluated["points"]} == {"rotation", "translate_x", "translate_y", "scale"}
+    assert len(evaluated["corruptions"]) == 12 and all(0 <= v <= 1 for v in evaluated["corruptions"].values())
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert main(["attr-adv", "eval", "--checkpoint", str(out), "--grid", "digits-c", "--device", "cpu"]) == 0
+    assert "held-out shifts" in capsys.readouterr().out
+
+
+def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["attr-adv", "eval", "--checkpoint", str(tmp_path / "nothing")]) == 2
+    assert "expected config.json" in capsys.readouterr().err
+    assert main(["attr-adv", "train", "--out", str(tmp_path), "--aug-percentage", "2"]) == 2
+    assert "aug_percentage" in capsys.readouterr().err
+    assert main(["attr-adv", "train", "--out", str(tmp_path), "--dataset", "cifar10",
+                 "--data-root", str(tmp_path)]) == 2
+    assert "cifar-10-batches-py" in capsys.readouterr().err
