@@ -27,7 +27,7 @@ def test_train_then_eval_with_plot_and_corruptions(tmp_path, capsys) -> None:  #
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["clean"] == trained["clean"] and evaluated["shift"] == trained["shift"]
     assert {p["attribute"] for p in evaluated["points"]} == {"rotation", "translate_x", "translate_y", "scale"}
-    assert len(evaluated["corruptions"]) == 12 and all(0 <= v <= 1 for v in evaluated["corruptions"].values())
+    assert len(evaluated["corruptions"]) == 13  # the 15 common ones but glass_blur and fog and all(0 <= v <= 1 for v in evaluated["corruptions"].values())
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     assert main(["attr-adv", "eval", "--checkpoint", str(out), "--grid", "digits-c", "--device", "cpu"]) == 0
