@@ -10,6 +10,7 @@ restores its state after.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ BROKEN: dict[str, str] = {
 }
 
 
-def _library():  # type: ignore[no-untyped-def]
+def _library() -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its pkg_resources import warns on every import

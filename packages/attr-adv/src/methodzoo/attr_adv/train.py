@@ -58,7 +58,7 @@ class FitResult:
     config: TrainConfig
     space: AttributeSpace
     method_configs: dict[str, dict[str, Any]]
-    data_shape: dict[str, int]
+    data_shape: dict[str, Any]  # channels, image_size, num_classes, model: what rebuilds the network
     epoch_loss: list[float] = field(default_factory=list)
     pool_sizes: list[int] = field(default_factory=list)  # pool size during each epoch
     pool_slices: list[SliceRecord] = field(default_factory=list)
@@ -126,7 +126,7 @@ def fit(config: TrainConfig, *, inner: InnerConfig | None = None, pgd: PGDConfig
     images, labels = data.train_images, data.train_labels
     result = FitResult(model, config, space, {"inner": inner.to_dict(), "pgd": pgd.to_dict(), "augmix": augmix.to_dict()},
                        {"channels": data.channels, "image_size": data.image_size, "num_classes": data.num_classes,
-                        "model": model_name})  # type: ignore[dict-item]
+                        "model": model_name})
     for epoch in progress_bar(range(config.epochs), desc=f"attr-adv {config.method}", enabled=progress):
         if use_pool and epoch in slice_epochs:
             grow_pool(method, pool, images, labels, config, epoch, pool_generator, device)
