@@ -42,3 +42,32 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys) -> None:  # type: 
     assert main(["attr-adv", "train", "--out", str(tmp_path), "--dataset", "cifar10",
                  "--data-root", str(tmp_path)]) == 2
     assert "cifar-10-batches-py" in capsys.readouterr().err
+
+
+def test_cifar10_training_and_cifar10c_evaluation_from_local_files(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The paper's CIFAR path end to end on tiny files in the standard layouts (ResNet-26, blur + noise)."""
+    import numpy as np
+
+    from methodzoo.shared.testing.formats import write_cifar_batches
+
+    rng = np.random.default_rng(0)
+    batches = [(f"data_batch_{i}", rng.integers(0, 256, (8, 3072)), rng.integers(0, 10, 8)) for i in range(1, 6)]
+    write_cifar_batches(tmp_path / "cifar-10-batches-py", [*batches, ("test_batch", rng.integers(0, 256, (6, 3072)),
+                                                                        rng.integers(0, 10, 6))])
+    corrupted = tmp_path / "CIFAR-10-C"
+    corrupted.mkdir()
+    np.save(corrupted / "labels.npy", np.tile(np.arange(2), 5))
+    for name in ("gaussian_noise", "spatter"):
+        np.save(corrupted / f"{name}.npy", rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    assert main(["attr-adv", "train", "--dataset", "cifar10", "--data-root", str(tmp_path), "--method", "agat",
+                 "--epochs", "2", "--epochs-pre", "1", "--batch-size", "20", "--test-size", "6", "--inner-steps", "1",
+                 "--device", "cpu", "--out", str(out), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["pool_size"] == 12  # 30% of the 40 training images
+    assert main(["attr-adv", "eval", "--checkpoint", str(out), "--cifar10c", str(tmp_path), "--severities", "1", "5",
+                 "--device", "cpu", "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert set(evaluated["cifar10c"]) == {"gaussian_noise@1", "gaussian_noise@5", "spatter@1", "spatter@5"}
+    assert "fog" in evaluated["cifar10c_missing"]
+    assert {p["attribute"] for p in evaluated["points"]} == {"blur", "noise"}

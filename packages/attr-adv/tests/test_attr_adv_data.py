@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from methodzoo.attr_adv.cifar10c import load_cifar10c
+from methodzoo.attr_adv.cifar10c import available_corruptions, load_cifar10c
 from methodzoo.attr_adv.data import digits_split
 from methodzoo.attr_adv.evaluation import (
     GRID_VALUES,
@@ -130,7 +130,14 @@ def test_cifar10c_loader_returns_the_block_of_one_severity(tmp_path) -> None:
 def test_cifar10c_loader_errors_name_the_expected_files(tmp_path) -> None:
     with pytest.raises(DataNotFoundError, match=r"labels\.npy.*CIFAR-10-C"):
         load_cifar10c("gaussian_noise", 5, root=tmp_path)
+    (tmp_path / "CIFAR-10-C").mkdir()
+    np.save(tmp_path / "CIFAR-10-C" / "labels.npy", np.zeros(5, dtype=np.int64))
+    with pytest.raises(DataNotFoundError, match=r"no <corruption>\.npy"):
+        available_corruptions(tmp_path)
+    (tmp_path / "CIFAR-10-C" / "labels.npy").unlink()
+    (tmp_path / "CIFAR-10-C").rmdir()
     _write_cifar10c(tmp_path / "CIFAR-10-C")
+    assert available_corruptions(tmp_path) == ["gaussian_noise"]
     with pytest.raises(DataNotFoundError, match=r"fog\.npy"):
         load_cifar10c("fog", 5, root=tmp_path)
     with pytest.raises(ConfigError, match="severity"):

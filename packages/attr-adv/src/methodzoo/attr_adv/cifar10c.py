@@ -40,6 +40,16 @@ def cifar10c_folder(root: str | Path | None = None) -> Path:
         f"{base / FOLDER} or {base} (extract CIFAR-10-C.tar there; set METHODZOO_DATA or pass root=)")
 
 
+def available_corruptions(root: str | Path | None = None) -> list[str]:
+    """The corruptions whose ``.npy`` file is present, in the release's order (an error if none)."""
+    folder = cifar10c_folder(root)
+    present = [name for name in CIFAR10C_CORRUPTIONS if (folder / f"{name}.npy").is_file()]
+    if not present:
+        raise DataNotFoundError(f"no <corruption>.npy next to {folder / 'labels.npy'} "
+                                f"(expected e.g. {', '.join(CIFAR10C_CORRUPTIONS[:3])}.npy)")
+    return present
+
+
 def load_cifar10c(corruption: str, severity: int, root: str | Path | None = None) -> LabeledImages:
     """The test images of one corruption at one severity (1–5): uint8 ``(n, 3, 32, 32)``, labels ``(n,)``."""
     if corruption not in CIFAR10C_CORRUPTIONS:
@@ -71,4 +81,4 @@ def _read(path: Path) -> np.ndarray:
         raise UserError(f"{path} is not a plain .npy array: {error}") from None
 
 
-__all__ = ["CIFAR10C_CORRUPTIONS", "cifar10c_folder", "load_cifar10c"]
+__all__ = ["CIFAR10C_CORRUPTIONS", "available_corruptions", "cifar10c_folder", "load_cifar10c"]

@@ -114,15 +114,19 @@ def _eval(args: argparse.Namespace) -> int:
         out["corruptions"] = per
         out["corruption_means"]["imagecorruptions"] = sum(per.values()) / len(per)
     if args.cifar10c:
-        from methodzoo.attr_adv.cifar10c import CIFAR10C_CORRUPTIONS, load_cifar10c
+        from methodzoo.attr_adv.cifar10c import CIFAR10C_CORRUPTIONS, available_corruptions, load_cifar10c
 
         per = {}
-        for name in progress(CIFAR10C_CORRUPTIONS, desc="CIFAR-10-C"):
+        present = available_corruptions(args.cifar10c)
+        out["cifar10c_missing"] = [name for name in CIFAR10C_CORRUPTIONS if name not in present]
+        for name in progress(present, desc="CIFAR-10-C"):
             for severity in args.severities:
                 images = load_cifar10c(name, severity, root=args.cifar10c)
                 per[f"{name}@{severity}"] = accuracy_on(trained.model, images.as_float(), images.labels)
         out["cifar10c"] = per
         common = [v for k, v in per.items() if k.split("@")[0] in CIFAR10C_CORRUPTIONS[:15]]
-        out["corruption_means"]["cifar10c_common"] = sum(common) / len(common)
+        if common:  # the 15 common corruptions, the set the CIFAR-10-C literature averages
+            out["corruption_means"]["cifar10c_common"] = sum(common) / len(common)
+        out["corruption_means"]["cifar10c_all_present"] = sum(per.values()) / len(per)
     emit(out, as_json=args.json, text=_text)
     return 0
