@@ -114,7 +114,11 @@ def _eval(args: argparse.Namespace) -> int:
         out["corruptions"] = per
         out["corruption_means"]["imagecorruptions"] = sum(per.values()) / len(per)
     if args.cifar10c:
-        from methodzoo.attr_adv.cifar10c import CIFAR10C_CORRUPTIONS, available_corruptions, load_cifar10c
+        from methodzoo.attr_adv.cifar10c import (
+            CIFAR10C_CORRUPTIONS,
+            available_corruptions,
+            load_cifar10c,
+        )
 
         per = {}
         present = available_corruptions(args.cifar10c)
