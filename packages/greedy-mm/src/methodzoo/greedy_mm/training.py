@@ -1,0 +1,183 @@
+"""Training a two-branch model: vanilla, balanced or random, with per-epoch diagnostics.
+
+Each step: forward in the mode the balancer chose, the loss CE(ŷ0, y) + CE(ŷ1, y) (or CE(ŷ_c, y)
+in a re-balancing step with ``rebalance_update="cared_branch_only"``), backward, the balancer's
+after-backward hook (learning speed, next mode), the SGD step. After each epoch: the train-loss
+plateau schedule, accuracies on every evaluation set, d_speed and (every ``utilization_every``
+epochs) the conditional utilization rates on the first evaluation set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from methodzoo.greedy_mm.balancing import Balancer, make_balancer
+from methodzoo.greedy_mm.config import BalanceConfig, TrainConfig
+from methodzoo.greedy_mm.data.paired import BatchLoader, TwoModalityData, iterate_batches
+from methodzoo.greedy_mm.mmtm import rebalancing, set_rebalancing
+from methodzoo.greedy_mm.network import branch_logits, two_head_loss
+from methodzoo.greedy_mm.speed import LearningSpeedTracker, SpeedGroups
+from methodzoo.greedy_mm.utilization import SqueezeStatistics, squeeze_statistics, utilization_rates
+from methodzoo.shared.device import resolve_device
+from methodzoo.shared.modules import eval_mode
+from methodzoo.shared.progress import progress
+from methodzoo.shared.train import EpochBatches, TrainingDivergedError
+
+
+@dataclass
+class EpochLog:
+    """What one epoch measured. ``evaluation`` maps each evaluation set to its accuracies
+    (``acc`` of ŷ, ``acc_branch0``, ``acc_branch1``); ``utilization`` is the
+    :class:`~methodzoo.greedy_mm.utilization.UtilizationRates` of the first set, when computed."""
+
+    epoch: int
+    lr: float
+    train_loss: float
+    train_acc: float
+    d_speed: float
+    bdr0: float
+    bdr1: float
+    modes: dict[str, float]
+    evaluation: dict[str, dict[str, float]] = field(default_factory=dict)
+    utilization: dict[str, float] | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for people."""
+        parts = [f"epoch {self.epoch:3d}", f"loss {self.train_loss:.4f}", f"train {self.train_acc:.3f}"]
+        for name, scores in self.evaluation.items():
+            parts.append(f"{name} {scores['acc']:.3f} (ŷ0 {scores['acc_branch0']:.3f} ŷ1 {scores['acc_branch1']:.3f})")
+        parts.append(f"d_speed {self.d_speed:+.3f}")
+        if self.utilization is not None:
+            parts.append(f"d_util {self.utilization['d_util']:+.3f}")
+        parts.append(f"re-balancing {1 - self.modes['regular']:.0%}")
+        return "  ".join(parts)
+
+
+@dataclass
+class FitResult:
+    """The trained model, its per-epoch history and the balancer (learning-speed sums, mode trace)."""
+
+    model: nn.Module
+    history: list[EpochLog]
+    balancer: Balancer
+    statistics: SqueezeStatistics | None
+    stopped_early: bool
+
+    @property
+    def last(self) -> EpochLog:
+        return self.history[-1]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Any, batch_size: int = 256, workers: int = 0) -> dict[str, float]:
+    """Accuracies of ŷ, ŷ0 and ŷ1 on a two-modality data set (eval mode, regular fusion)."""
+    device = next(model.parameters()).device
+    correct = torch.zeros(3, dtype=torch.long)
+    total = 0
+    with eval_mode(model), rebalancing(model, None):
+        for x0, x1, labels in iterate_batches(data, batch_size, workers=workers):
+            y0, y1 = branch_logits(model(x0.to(device), x1.to(device)))
+            labels = labels.to(device)
+            for k, logits in enumerate(((y0 + y1) / 2, y0, y1)):
+                correct[k] += int((logits.argmax(1) == labels).sum())
+            total += int(labels.shape[0])
+    acc = (correct.double() / max(total, 1)).tolist()
+    return {"acc": acc[0], "acc_branch0": acc[1], "acc_branch1": acc[2]}
+
+
+def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | None = None,
+        train: TrainConfig | None = None, groups: SpeedGroups | None = None, device: str | torch.device = "auto",
+        on_epoch: Callable[[EpochLog], None] | None = None, show_progress: bool | None = None) -> FitResult:
+    """Train ``model`` (a two-branch network with MMTM fusion) on ``data`` and log every epoch.
+
+    ``groups`` are the learning-speed parameter groups (default: ``model.speed_groups()``).
+    ``on_epoch`` is called with each :class:`EpochLog` (per-epoch logs of the CLI).
+    """
+    balance = balance or BalanceConfig()
+    train = train or TrainConfig()
+    target = resolve_device(device)
+    model.to(target)
+    tracker = LearningSpeedTracker(groups or SpeedGroups.of(model))
+    balancer = make_balancer(balance, tracker, generator=train.seed * 7 + 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=train.lr, momentum=train.momentum,
+                                weight_decay=train.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=train.plateau_factor, patience=train.plateau_patience,
+        threshold=1e-3, threshold_mode="rel", min_lr=train.min_lr)
+    batches = EpochBatches(len(data.train), min(train.batch_size, len(data.train)), seed=train.seed)  # type: ignore[arg-type]
+    history: list[EpochLog] = []
+    statistics: SqueezeStatistics | None = None
+    perfect_epochs = 0
+    stopped_early = False
+    balancer.reset_mode(model)
+    for epoch in range(1, train.epochs + 1):
+        start = time.perf_counter()
+        balancer.begin_epoch(epoch)
+        steps = range((epoch - 1) * batches.batches_per_epoch, epoch * batches.batches_per_epoch)
+        loss_sum, correct, seen = 0.0, 0, 0
+        model.train()
+        index_batches = [batches.batch(step) for step in steps]
+        bar = progress(iterate_batches(data.train, train.batch_size, index_batches, workers=train.workers),
+                       total=len(index_batches), desc=f"epoch {epoch}", enabled=show_progress)
+        for x0, x1, labels in bar:
+            x0, x1, labels = x0.to(target), x1.to(target), labels.to(target)
+            cared = balancer.cared
+            optimizer.zero_grad(set_to_none=True)
+            output = model(x0, x1)
+            heads = (cared,) if cared is not None and balance.rebalance_update == "cared_branch_only" else (0, 1)
+            loss = two_head_loss(output, labels, heads)
+            if not torch.isfinite(loss.detach()):
+                raise TrainingDivergedError(f"loss became {loss.item()} in epoch {epoch}; lower the learning rate")
+            loss.backward()
+            balancer.after_backward(model)
+            optimizer.step()
+            y0, y1 = branch_logits(output)
+            loss_sum += float(loss.detach()) * int(labels.shape[0])
+            correct += int((((y0 + y1) / 2).argmax(1) == labels).sum())
+            seen += int(labels.shape[0])
+        train_loss, train_acc = loss_sum / seen, correct / seen
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step(train_loss)
+        last_epoch = epoch == train.epochs
+        perfect_epochs = perfect_epochs + 1 if train_acc >= 1.0 else perfect_epochs
+        stop = train.stop_after_perfect > 0 and perfect_epochs >= train.stop_after_perfect
+        bdr0, bdr1 = tracker.bdr
+        log = EpochLog(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, d_speed=balancer.d_speed,
+                       bdr0=bdr0, bdr1=bdr1, modes=balancer.mode_fractions(len(index_batches)))
+        for name, dataset in data.evaluation.items():
+            log.evaluation[name] = evaluate(model, dataset, train.eval_batch_size, train.workers)
+        every = train.utilization_every
+        if data.evaluation and (last_epoch or stop or (every and epoch % every == 0)):
+            statistics, rates = measure_utilization(model, data, train)
+            log.utilization = rates
+        log.seconds = time.perf_counter() - start
+        history.append(log)
+        if on_epoch is not None:
+            on_epoch(log)
+        if stop:
+            stopped_early = not last_epoch
+            break
+    set_rebalancing(model, None)
+    model.eval()
+    return FitResult(model=model, history=history, balancer=balancer, statistics=statistics,
+                     stopped_early=stopped_early)
+
+
+def measure_utilization(model: nn.Module, data: TwoModalityData,
+                        train: TrainConfig) -> tuple[SqueezeStatistics, dict[str, float]]:
+    """Training-set squeeze statistics, then the utilization rates on the first evaluation set."""
+    statistics = squeeze_statistics(model, BatchLoader(data.train, train.eval_batch_size, workers=train.workers))
+    first = next(iter(data.evaluation.values()))
+    rates = utilization_rates(model, BatchLoader(first, train.eval_batch_size, workers=train.workers), statistics,
+                              prediction=train.utilization_prediction)
+    return statistics, rates.to_dict()
