@@ -15,8 +15,11 @@ def conv_branch(in_channels: int, num_classes: int, *, dims: int = 2, width: int
                 kernel_size: int = 3) -> Branch:
     """``stages`` blocks conv–BatchNorm–ReLU with ``width·2^k`` channels, max-pooling by 2 after
     every block but the last, then global average pooling and a linear head."""
+    if dims not in (1, 2, 3):
+        raise ConfigError(f"conv branches are 1-, 2- or 3-D, got dims={dims}")
     conv, norm, pool = {1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d),
-                        2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d)}[dims]
+                        2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d),
+                        3: (nn.Conv3d, nn.BatchNorm3d, nn.MaxPool3d)}[dims]
     blocks: list[nn.Module] = []
     channels = in_channels
     for k in range(stages):
@@ -64,12 +67,28 @@ def resnet18_branch(in_channels: int, num_classes: int) -> Branch:
     return Branch(stages, ClassifierHead(channels, num_classes))
 
 
-def build_branch(config: ModelConfig, in_channels: int, num_classes: int) -> Branch:
-    """One branch of the architecture ``config`` names."""
-    if config.architecture == "resnet18":
+CONV_DIMS = {"cnn1d": 1, "cnn2d": 2, "cnn3d": 3}
+
+
+def resolve_architecture(config: ModelConfig, example: torch.Tensor) -> str:
+    """``config.architecture``, with ``auto`` replaced by the CNN that fits ``example`` (a batch)."""
+    if config.architecture != "auto":
+        return config.architecture
+    by_axes = {3: "cnn1d", 4: "cnn2d", 5: "cnn3d"}
+    if example.ndim not in by_axes:
+        raise ConfigError(f"no CNN fits batches of shape {tuple(example.shape)}: expected (B, C, T), "
+                          "(B, C, H, W) or (B, C, T, H, W)")
+    return by_axes[example.ndim]
+
+
+def build_branch(config: ModelConfig, in_channels: int, num_classes: int, architecture: str | None = None) -> Branch:
+    """One branch of the architecture ``config`` names (``architecture`` resolves ``auto``)."""
+    name = architecture or config.architecture
+    if name == "resnet18":
         return resnet18_branch(in_channels, num_classes)
-    dims = 2 if config.architecture == "cnn2d" else 1
-    return conv_branch(in_channels, num_classes, dims=dims, width=config.width, stages=config.stages,
+    if name not in CONV_DIMS:
+        raise ConfigError(f"architecture {name!r} needs example inputs to resolve; use cnn1d, cnn2d, cnn3d or resnet18")
+    return conv_branch(in_channels, num_classes, dims=CONV_DIMS[name], width=config.width, stages=config.stages,
                        kernel_size=config.kernel_size)
 
 
@@ -77,13 +96,14 @@ def build_network(config: ModelConfig, example_inputs: tuple[torch.Tensor, torch
                   num_classes: int) -> MultimodalNetwork:
     """Two branches of ``config``'s architecture, sized for ``example_inputs`` (a batch of each
     modality), fused by MMTM after ``config.fusion_after``."""
-    expected = 3 if config.architecture == "cnn1d" else 4
+    architecture = resolve_architecture(config, example_inputs[0])
+    expected = CONV_DIMS.get(architecture, 2) + 2
     for modality, x in enumerate(example_inputs):
         if x.ndim != expected:
-            raise ConfigError(f"{config.architecture} branches take {expected}-D batches; modality {modality} "
+            raise ConfigError(f"{architecture} branches take {expected}-D batches; modality {modality} "
                               f"has shape {tuple(x.shape)}")
     if num_classes < 2:
         raise ConfigError(f"need at least 2 classes, got {num_classes}")
-    branches = [build_branch(config, int(x.shape[1]), num_classes) for x in example_inputs]
+    branches = [build_branch(config, int(x.shape[1]), num_classes, architecture) for x in example_inputs]
     return MultimodalNetwork(branches[0], branches[1], config.fusion_after, example_inputs=example_inputs,
                              reduction_ratio=config.reduction_ratio, gate=config.gate)

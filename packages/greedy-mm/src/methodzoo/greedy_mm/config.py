@@ -14,7 +14,7 @@ from typing import Literal
 
 from methodzoo.shared.config import Config, check
 
-Architecture = Literal["cnn2d", "cnn1d", "resnet18"]
+Architecture = Literal["auto", "cnn1d", "cnn2d", "cnn3d", "resnet18"]
 Method = Literal["vanilla", "balanced", "random"]
 RebalanceUpdate = Literal["all", "cared_branch_only"]
 UtilizationPrediction = Literal["branch", "ensemble"]
@@ -28,13 +28,15 @@ METHODS: tuple[Method, ...] = ("vanilla", "balanced", "random")
 class ModelConfig(Config):
     """Two branches of the same architecture (each with its input channels) joined by MMTM.
 
-    ``cnn2d``/``cnn1d``: ``stages`` blocks of conv–BatchNorm–ReLU (2-D or 1-D), ``width·2^k``
-    channels in block k, max-pooling by 2 between blocks. ``resnet18``: the paper's ResNet-18
+    ``cnn1d``/``cnn2d``/``cnn3d``: ``stages`` blocks of conv–BatchNorm–ReLU (time series, images,
+    video clips), ``width·2^k`` channels in block k, max-pooling by 2 between blocks; ``auto``
+    picks the one that fits the inputs' number of axes. ``resnet18``: the paper's ResNet-18
     branches (from scratch) in 4 stages (stem + layer1, layer2, layer3, layer4), fused after
     layers 2, 3 and 4: ``fusion_after = (1, 2, 3)``.
     """
 
-    architecture: Architecture = field(default="cnn2d", metadata={"help": "branch network: cnn2d, cnn1d or resnet18"})
+    architecture: Architecture = field(default="auto", metadata={
+        "help": "branch network: auto (a CNN of the inputs' dimension), cnn1d, cnn2d, cnn3d or resnet18"})
     width: int = field(default=16, metadata={"help": "channels of the first CNN block (doubling per block)"})
     stages: int = field(default=3, metadata={"help": "CNN blocks per branch (resnet18: always 4)"})
     kernel_size: int = field(default=3, metadata={"help": "CNN kernel size"})

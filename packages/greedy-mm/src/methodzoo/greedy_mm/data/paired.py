@@ -62,7 +62,7 @@ class TwoModalityData:
 def split_off(data: PairedTensors | Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """A random ``fraction`` of ``data`` held out (validation), the rest kept."""
     n = len(data)  # type: ignore[arg-type]
-    held = int(round(fraction * n))
+    held = round(fraction * n)
     if not 0 < held < n:
         raise ConfigError(f"cannot hold out {fraction} of {n} samples")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -82,8 +82,7 @@ def iterate_batches(data: Dataset, batch_size: int, index_batches: Sequence[torc
             yield data.batch(indices)
         return
     loader = DataLoader(data, batch_sampler=[idx.tolist() for idx in index_batches], num_workers=workers)
-    for x0, x1, labels in loader:
-        yield x0, x1, labels
+    yield from ((x0, x1, labels) for x0, x1, labels in loader)  # the default collate gives lists
 
 
 class BatchLoader:
