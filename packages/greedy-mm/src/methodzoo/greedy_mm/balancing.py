@@ -74,9 +74,13 @@ class Balancer:
         return None
 
     def reset_mode(self, model: nn.Module) -> None:
-        """Back to regular steps (e.g. after loading a checkpoint taken between epochs)."""
+        """Back to regular steps for the next forward."""
         self.cared = None
         set_rebalancing(model, None)
+
+    def apply(self, model: nn.Module) -> None:
+        """Set the next step's mode on ``model``'s MMTMs (after :meth:`load_state_dict`)."""
+        set_rebalancing(model, self.cared)
 
     def mode_fractions(self, last: int | None = None) -> dict[str, float]:
         """Fractions of regular / re-balance-m0 / re-balance-m1 steps among the ``last`` steps."""
