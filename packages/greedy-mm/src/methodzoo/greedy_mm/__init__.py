@@ -38,7 +38,7 @@ from methodzoo.greedy_mm.network import (
 )
 from methodzoo.greedy_mm.runs import RunConfigs, build_run, load_run, save_run
 from methodzoo.greedy_mm.speed import LearningSpeedTracker, SpeedGroups
-from methodzoo.greedy_mm.training import EpochLog, FitResult, evaluate, fit
+from methodzoo.greedy_mm.training import EpochLog, FitResult, evaluate, fit, train_step
 from methodzoo.greedy_mm.utilization import (
     SqueezeStatistics,
     UndefinedUtilizationWarning,
@@ -103,4 +103,5 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "fit",
     "load_run",
     "save_run",
+    "train_step",
 ]

@@ -21,7 +21,7 @@ from methodzoo.greedy_mm.balancing import Balancer, make_balancer
 from methodzoo.greedy_mm.config import BalanceConfig, TrainConfig
 from methodzoo.greedy_mm.data.paired import BatchLoader, TwoModalityData, iterate_batches
 from methodzoo.greedy_mm.mmtm import rebalancing, set_rebalancing
-from methodzoo.greedy_mm.network import branch_logits, two_head_loss
+from methodzoo.greedy_mm.network import MultimodalOutput, branch_logits, two_head_loss
 from methodzoo.greedy_mm.speed import LearningSpeedTracker, SpeedGroups
 from methodzoo.greedy_mm.utilization import SqueezeStatistics, squeeze_statistics, utilization_rates
 from methodzoo.shared.device import resolve_device
@@ -95,6 +95,29 @@ def evaluate(model: nn.Module, data: Any, batch_size: int = 256, workers: int = 
     return {"acc": acc[0], "acc_branch0": acc[1], "acc_branch1": acc[2]}
 
 
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, balancer: Balancer,
+               batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+               rebalance_update: str = "all") -> tuple[float, MultimodalOutput]:
+    """One optimisation step in the mode the balancer chose for it; returns the loss and output.
+
+    A re-balancing step with ``rebalance_update="cared_branch_only"`` minimises CE(ŷ_c, y) alone:
+    with branch c's gates constant, only branch c's parameters then receive gradients.
+    """
+    x0, x1, labels = batch
+    cared = balancer.cared
+    optimizer.zero_grad(set_to_none=True)
+    output = model(x0, x1)
+    heads = (cared,) if cared is not None and rebalance_update == "cared_branch_only" else (0, 1)
+    loss = two_head_loss(output, labels, heads)
+    if not torch.isfinite(loss.detach()):
+        raise TrainingDivergedError(f"loss became {loss.item()} at step {len(balancer.trace)}; "
+                                    "lower the learning rate")
+    loss.backward()
+    balancer.after_backward(model)
+    optimizer.step()
+    return float(loss.detach()), output
+
+
 def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | None = None,
         train: TrainConfig | None = None, groups: SpeedGroups | None = None, device: str | torch.device = "auto",
         on_epoch: Callable[[EpochLog], None] | None = None, show_progress: bool | None = None) -> FitResult:
@@ -130,19 +153,11 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
         bar = progress(iterate_batches(data.train, train.batch_size, index_batches, workers=train.workers),
                        total=len(index_batches), desc=f"epoch {epoch}", enabled=show_progress)
         for x0, x1, labels in bar:
-            x0, x1, labels = x0.to(target), x1.to(target), labels.to(target)
-            cared = balancer.cared
-            optimizer.zero_grad(set_to_none=True)
-            output = model(x0, x1)
-            heads = (cared,) if cared is not None and balance.rebalance_update == "cared_branch_only" else (0, 1)
-            loss = two_head_loss(output, labels, heads)
-            if not torch.isfinite(loss.detach()):
-                raise TrainingDivergedError(f"loss became {loss.item()} in epoch {epoch}; lower the learning rate")
-            loss.backward()
-            balancer.after_backward(model)
-            optimizer.step()
+            labels = labels.to(target)
+            loss, output = train_step(model, optimizer, balancer, (x0.to(target), x1.to(target), labels),
+                                      balance.rebalance_update)
             y0, y1 = branch_logits(output)
-            loss_sum += float(loss.detach()) * int(labels.shape[0])
+            loss_sum += loss * int(labels.shape[0])
             correct += int((((y0 + y1) / 2).argmax(1) == labels).sum())
             seen += int(labels.shape[0])
         train_loss, train_acc = loss_sum / seen, correct / seen
