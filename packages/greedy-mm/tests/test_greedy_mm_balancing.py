@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy import stats
 
-from methodzoo.greedy_mm import BalanceConfig, GuidedBalancer, MMTM, RandomBalancer, make_balancer
+from methodzoo.greedy_mm import MMTM, BalanceConfig, GuidedBalancer, RandomBalancer, make_balancer
 from methodzoo.greedy_mm.balancing import REGULAR, Balancer
 
 
@@ -117,3 +117,20 @@ def test_bad_schedule_settings_are_rejected(kwargs: dict) -> None:
         GuidedBalancer(ScriptedTracker([0.0]), **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         BalanceConfig(**kwargs)
+
+
+def test_trainer_hook_follows_the_trainer_step_counter() -> None:
+    from types import SimpleNamespace
+
+    tracker = ScriptedTracker([1.0])
+    balancer = GuidedBalancer(tracker, window=2, starting_epoch=2)  # type: ignore[arg-type]
+    model = _model()
+    hook = balancer.trainer_hook(steps_per_epoch=3)
+    trainer = SimpleNamespace(model=model, step=0)
+    logged = []
+    for step in range(8):  # the Trainer calls its gradient hooks before incrementing its step
+        trainer.step = step
+        logged.append(hook(trainer)["next_mode"])
+    # epoch 1 = steps 0-2 regular; epoch 2 starts at step 3: its backward opens a window of 2 on m0
+    assert logged == [-1, -1, -1, 0, 0, -1, 0, 0]
+    assert balancer.epoch == 3

@@ -7,7 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from methodzoo.greedy_mm import MMTM, MultimodalNetwork, conv_branch, rebalancing, squeeze_statistics
+from methodzoo.greedy_mm import (
+    MMTM,
+    MultimodalNetwork,
+    conv_branch,
+    rebalancing,
+    squeeze_statistics,
+)
 from methodzoo.greedy_mm.mmtm import substituted_squeeze
 from methodzoo.shared.errors import ConfigError
 

@@ -119,3 +119,16 @@ def test_missing_gradients_count_as_zero_and_state_round_trips() -> None:
 def test_model_without_groups_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="speed_groups"):
         LearningSpeedTracker(torch.nn.Linear(2, 2))
+
+
+def test_trainer_hook_accumulates_like_after_backward() -> None:
+    from types import SimpleNamespace
+
+    model = _network()
+    direct, hooked = LearningSpeedTracker(model), LearningSpeedTracker(model)
+    hook = hooked.trainer_hook()
+    for step in range(2):
+        _set_gradients(model, seed=step)
+        expected = direct.after_backward(model)
+        assert hook(SimpleNamespace(model=model, step=step)) == {"d_speed": pytest.approx(expected)}
+    assert hooked.m_main == direct.m_main

@@ -22,6 +22,7 @@ first epoch regular.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -72,6 +73,22 @@ class Balancer:
     def next_mode(self, was_regular: bool) -> int | None:
         """The cared-for modality of the next step, or None for a regular step."""
         return None
+
+    def trainer_hook(self, steps_per_epoch: int) -> Callable[[Any], dict[str, float]]:
+        """An after-backward hook for the core ``Trainer`` (its ``gradient_hooks``), whose steps
+        count from 0: the epoch (from 1) is ``trainer.step // steps_per_epoch + 1``. Logs
+        ``d_speed`` and the next step's mode (−1 regular, else the cared-for modality)."""
+        if steps_per_epoch < 1:
+            raise ConfigError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+
+        def hook(trainer: Any) -> dict[str, float]:
+            epoch = trainer.step // steps_per_epoch + 1
+            if epoch != self.epoch:
+                self.begin_epoch(epoch)
+            self.after_backward(trainer.model)
+            return {"d_speed": self.d_speed, "next_mode": float(REGULAR if self.cared is None else self.cared)}
+
+        return hook
 
     def reset_mode(self, model: nn.Module) -> None:
         """Back to regular steps for the next forward."""

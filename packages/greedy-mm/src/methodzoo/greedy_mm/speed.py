@@ -15,7 +15,7 @@ from m1 through the fusion than from m0 itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,15 @@ class LearningSpeedTracker:
             self.m_main[i] += ratios["main"][i]
         self.steps += 1
         return self.d_speed
+
+    def trainer_hook(self) -> Callable[[Any], dict[str, float]]:
+        """An after-backward hook for the core ``Trainer`` (its ``gradient_hooks``): reads
+        ``trainer.model``'s gradients and logs ``d_speed``."""
+
+        def hook(trainer: Any) -> dict[str, float]:
+            return {"d_speed": self.after_backward(trainer.model)}
+
+        return hook
 
     @property
     def bdr(self) -> tuple[float, float]:
