@@ -116,3 +116,10 @@ def test_user_errors_exit_2_with_one_line(argv: list[str], message: str, capsys)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_per_epoch_statistics_subset_and_full_last_epoch(motions) -> None:  # type: ignore[no-untyped-def]
+    result = fit(_model(motions), motions, balance=BalanceConfig(method="vanilla"),  # type: ignore[arg-type]
+                 train=TrainConfig(epochs=2, batch_size=8, stop_after_perfect=0, statistics_samples=10), device="cpu")
+    assert [log.utilization["train_samples"] for log in result.history] == [10, 40]  # type: ignore[index]
+    assert result.statistics is not None and result.statistics.count == 40  # the last epoch: all of them

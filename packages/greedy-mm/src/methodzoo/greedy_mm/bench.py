@@ -39,6 +39,8 @@ class Settings(Config):
     image_size: int = field(default=16, metadata={"help": "digit side in pixels"})
     rho: float = field(default=0.99, metadata={"help": "colour–label correlation in training"})
     test_size: int = field(default=1000, metadata={"help": "held-out digits"})
+    statistics_samples: int | None = field(default=1000, metadata={
+        "help": "training digits for the per-epoch squeeze means (the last epoch uses all)"})
     motions_epochs: int = field(default=15, metadata={"help": "BasicMotions epochs"})
     motions_seeds: int = field(default=3, metadata={"help": "BasicMotions seeds per arm"})
 
@@ -49,7 +51,8 @@ class Settings(Config):
 
 
 PROFILES = Profiles(quick=Settings(),
-                    full=Settings(seeds=5, epochs=20, width=16, image_size=28, motions_epochs=30, motions_seeds=5))
+                    full=Settings(seeds=5, epochs=20, width=16, image_size=28, statistics_samples=None,
+                                  motions_epochs=30, motions_seeds=5))
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def run_job(job: Job) -> dict[str, Any]:
         configs = RunConfigs(
             DataConfig(dataset="colored-digits", rho=s.rho, image_size=s.image_size, test_size=s.test_size),
             ModelConfig(width=s.width), BalanceConfig(method=job.method),  # type: ignore[arg-type]
-            TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, stop_after_perfect=0, seed=job.seed))
+            TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, stop_after_perfect=0, seed=job.seed,
+                        statistics_samples=s.statistics_samples))
     else:
         configs = RunConfigs(DataConfig(dataset="basic-motions"), ModelConfig(width=8, kernel_size=5),
                              BalanceConfig(method=job.method),  # type: ignore[arg-type]

@@ -107,6 +107,9 @@ class TrainConfig(Config):
         "help": "stop after this many epochs at 100%% training accuracy (0: never)"})
     utilization_every: int = field(default=1, metadata={
         "help": "compute conditional utilization rates every N epochs (0: only after the last)"})
+    statistics_samples: int | None = field(default=None, metadata={
+        "help": "training samples (a fixed random subset) giving the squeeze means of the per-epoch "
+                "utilization; the last epoch always uses all (none: all)"})
     utilization_prediction: UtilizationPrediction = field(default="branch", metadata={
         "help": "A(m0, m1) scores ŷ0 (branch) or the ensemble ŷ (ensemble)"})
     eval_batch_size: int = field(default=256, metadata={"help": "batch size of evaluation passes"})
@@ -125,6 +128,8 @@ class TrainConfig(Config):
         check(0 <= self.min_lr <= self.lr, "min_lr must be in [0, lr], got {}", self.min_lr)
         check(self.stop_after_perfect >= 0, "stop_after_perfect must be >= 0, got {}", self.stop_after_perfect)
         check(self.utilization_every >= 0, "utilization_every must be >= 0, got {}", self.utilization_every)
+        check(self.statistics_samples is None or self.statistics_samples >= 1,
+              "statistics_samples must be >= 1, got {}", self.statistics_samples)
         check(self.workers >= 0, "workers must be >= 0, got {}", self.workers)
         check(0 <= self.seed < 2**63, "seed must be in [0, 2**63), got {}", self.seed)
 

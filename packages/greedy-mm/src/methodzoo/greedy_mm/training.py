@@ -16,10 +16,16 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import Subset
 
 from methodzoo.greedy_mm.balancing import Balancer, make_balancer
 from methodzoo.greedy_mm.config import BalanceConfig, TrainConfig
-from methodzoo.greedy_mm.data.paired import BatchLoader, TwoModalityData, iterate_batches
+from methodzoo.greedy_mm.data.paired import (
+    BatchLoader,
+    PairedTensors,
+    TwoModalityData,
+    iterate_batches,
+)
 from methodzoo.greedy_mm.mmtm import rebalancing, set_rebalancing
 from methodzoo.greedy_mm.network import MultimodalOutput, branch_logits, two_head_loss
 from methodzoo.greedy_mm.speed import LearningSpeedTracker, SpeedGroups
@@ -142,6 +148,10 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
     statistics: SqueezeStatistics | None = None
     perfect_epochs = 0
     stopped_early = False
+    statistics_subset = None
+    if train.statistics_samples is not None and train.statistics_samples < len(data.train):  # type: ignore[arg-type]
+        order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(train.seed))  # type: ignore[arg-type]
+        statistics_subset = order[: train.statistics_samples].sort().values
     balancer.reset_mode(model)
     for epoch in range(1, train.epochs + 1):
         start = time.perf_counter()
@@ -173,7 +183,8 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
             log.evaluation[name] = evaluate(model, dataset, train.eval_batch_size, train.workers)
         every = train.utilization_every
         if data.evaluation and (last_epoch or stop or (every and epoch % every == 0)):
-            statistics, rates = measure_utilization(model, data, train)
+            sample = None if last_epoch or stop else statistics_subset
+            statistics, rates = measure_utilization(model, data, train, sample)
             log.utilization = rates
         log.seconds = time.perf_counter() - start
         history.append(log)
@@ -188,11 +199,15 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
                      stopped_early=stopped_early)
 
 
-def measure_utilization(model: nn.Module, data: TwoModalityData,
-                        train: TrainConfig) -> tuple[SqueezeStatistics, dict[str, float]]:
-    """Training-set squeeze statistics, then the utilization rates on the first evaluation set."""
-    statistics = squeeze_statistics(model, BatchLoader(data.train, train.eval_batch_size, workers=train.workers))
+def measure_utilization(model: nn.Module, data: TwoModalityData, train: TrainConfig,
+                        subset: torch.Tensor | None = None) -> tuple[SqueezeStatistics, dict[str, float]]:
+    """Training-set squeeze statistics (of the ``subset`` indices when given), then the
+    utilization rates on the first evaluation set."""
+    source: Any = data.train
+    if subset is not None:
+        source = data.train.subset(subset) if isinstance(data.train, PairedTensors) else Subset(data.train, subset.tolist())
+    statistics = squeeze_statistics(model, BatchLoader(source, train.eval_batch_size, workers=train.workers))
     first = next(iter(data.evaluation.values()))
     rates = utilization_rates(model, BatchLoader(first, train.eval_batch_size, workers=train.workers), statistics,
                               prediction=train.utilization_prediction)
-    return statistics, rates.to_dict()
+    return statistics, {**rates.to_dict(), "train_samples": float(statistics.count)}
