@@ -1,4 +1,4 @@
-"""Curves over epochs: d_util, d_speed and test accuracy, one line per method (mean over seeds,
+"""Curves over epochs: d_util, d_speed, test accuracy of ŷ and of ŷ0, one line per method (mean over seeds,
 shaded between the lowest and highest seed)."""
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ import numpy as np
 
 from methodzoo.shared.plotting import pyplot, save_figure
 
-PANELS = (("d_util", "d_util (test)"), ("d_speed", "d_speed"), ("acc", "test accuracy of ŷ"))
+PANELS = (("d_util", "d_util (test)"), ("d_speed", "d_speed"), ("acc", "test accuracy of ŷ"),
+          ("acc_branch0", "test accuracy of ŷ0 (m0 branch)"))
 
 
 def curve(history: Sequence[Mapping[str, Any]], key: str, evaluation: str = "test") -> list[float]:
-    """One run's per-epoch values of ``key`` (``d_util``, ``d_speed`` or ``acc``) from its epoch logs
+    """One run's per-epoch values of ``key`` (``d_util``, ``d_speed``, ``acc`` or ``acc_branch0``) from its epoch logs
     (dicts as :meth:`EpochLog.to_dict` gives); NaN where not measured."""
     values = []
     for log in history:
         if key == "d_util":
             value = (log.get("utilization") or {}).get("d_util")
-        elif key == "acc":
-            value = log["evaluation"].get(evaluation, {}).get("acc")
+        elif key.startswith("acc"):
+            value = log["evaluation"].get(evaluation, {}).get(key)
         else:
             value = log.get(key)
         values.append(math.nan if value is None else float(value))
@@ -34,7 +35,7 @@ def plot_training_curves(runs: Mapping[str, Sequence[Sequence[Mapping[str, Any]]
                          title: str = "", evaluation: str = "test") -> Path:
     """``runs`` maps a method name to its runs (one per seed), each a list of epoch-log dicts."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    figure, axes = plt.subplots(1, len(PANELS), figsize=(16, 3.6))
     for axis, (key, label) in zip(axes, PANELS, strict=True):
         for method, histories in runs.items():
             length = max(len(h) for h in histories)
@@ -52,7 +53,7 @@ def plot_training_curves(runs: Mapping[str, Sequence[Sequence[Mapping[str, Any]]
                                   np.nanmax(table[:, valid], axis=0), alpha=0.2)
         axis.set_xlabel("epoch")
         axis.set_title(label, fontsize=10)
-        if key != "acc":
+        if not key.startswith("acc"):
             axis.axhline(0.0, color="grey", linewidth=0.6)
         axis.legend(fontsize=8)
     if title:
