@@ -90,7 +90,7 @@ class ModelNetTwoViews(Dataset):
 def modelnet40_two_views(root: str | Path, views: tuple[int, int] = (0, 6), *, validation_fraction: float = 0.0,
                          image_size: int | None = None, seed: int = 0) -> TwoModalityData:
     """Training (flipped) and test sets of two views; with ``validation_fraction > 0`` (released
-    run: 0.2) a random part of the training objects becomes the first evaluation set."""
+    run: 0.2) a random part of the training objects becomes the "validation" evaluation set."""
     train = ModelNetTwoViews(root, "train", views, flip=True, image_size=image_size)
     test = ModelNetTwoViews(root, "test", views, image_size=image_size)
     if test.class_names != train.class_names:
@@ -101,7 +101,7 @@ def modelnet40_two_views(root: str | Path, views: tuple[int, int] = (0, 6), *, v
         kept, _ = split_off(train, validation_fraction, seed)
         # the same held-out objects, read without the training flips
         _, held = split_off(ModelNetTwoViews(root, "train", views, image_size=image_size), validation_fraction, seed)
-        evaluation = {"validation": held, "test": test}
+        evaluation = {"test": test, "validation": held}
     return TwoModalityData(name="modelnet40", train=kept, evaluation=evaluation, class_names=train.class_names,
                            modality_names=(f"view {views[0]}", f"view {views[1]}"),
                            details={"root": str(root), "views": list(views), "train_size": len(kept),  # type: ignore[arg-type]

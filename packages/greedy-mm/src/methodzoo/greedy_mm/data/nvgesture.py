@@ -148,7 +148,7 @@ def nvgesture_pair(root: str | Path, streams: tuple[str, str] = ("color", "depth
     kept: Dataset = train
     if validation_fraction > 0:
         kept, held = split_off(train, validation_fraction, seed)
-        evaluation = {"validation": held, "test": test}
+        evaluation = {"test": test, "validation": held}
     return TwoModalityData(name="nvgesture", train=kept, evaluation=evaluation, class_names=classes,
                            modality_names=(streams[0], streams[1]),
                            details={"root": str(root), "streams": list(streams), "frames": frames,
