@@ -124,6 +124,24 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, balancer: Bal
     return float(loss.detach()), output
 
 
+def train_epoch(model: nn.Module, data: TwoModalityData, optimizer: torch.optim.Optimizer, balancer: Balancer,
+                index_batches: list[torch.Tensor], *, rebalance_update: str = "all", device: torch.device,
+                workers: int = 0, show_progress: bool | None = None, description: str = "") -> tuple[float, float]:
+    """One epoch over the given index batches; returns the mean training loss and the training
+    accuracy of ŷ (over the epoch's batches, as the released code logs it)."""
+    loss_sum, correct, seen = 0.0, 0, 0
+    model.train()
+    batches = iterate_batches(data.train, len(index_batches[0]), index_batches, workers=workers)
+    for x0, x1, labels in progress(batches, total=len(index_batches), desc=description, enabled=show_progress):
+        labels = labels.to(device)
+        loss, output = train_step(model, optimizer, balancer, (x0.to(device), x1.to(device), labels), rebalance_update)
+        y0, y1 = branch_logits(output)
+        loss_sum += loss * int(labels.shape[0])
+        correct += int((((y0 + y1) / 2).argmax(1) == labels).sum())
+        seen += int(labels.shape[0])
+    return loss_sum / seen, correct / seen
+
+
 def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | None = None,
         train: TrainConfig | None = None, groups: SpeedGroups | None = None, device: str | torch.device = "auto",
         on_epoch: Callable[[EpochLog], None] | None = None, show_progress: bool | None = None) -> FitResult:
@@ -143,60 +161,48 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="min", factor=train.plateau_factor, patience=train.plateau_patience,
         threshold=1e-3, threshold_mode="rel", min_lr=train.min_lr)
-    batches = EpochBatches(len(data.train), min(train.batch_size, len(data.train)), seed=train.seed)  # type: ignore[arg-type]
+    size = len(data.train)  # type: ignore[arg-type]
+    batches = EpochBatches(size, min(train.batch_size, size), seed=train.seed)
+    subset = None  # training samples of the per-epoch squeeze statistics (None: all)
+    if train.statistics_samples is not None and train.statistics_samples < size:
+        order = torch.randperm(size, generator=torch.Generator().manual_seed(train.seed))
+        subset = order[: train.statistics_samples].sort().values
     history: list[EpochLog] = []
     statistics: SqueezeStatistics | None = None
     perfect_epochs = 0
-    stopped_early = False
-    statistics_subset = None
-    if train.statistics_samples is not None and train.statistics_samples < len(data.train):  # type: ignore[arg-type]
-        order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(train.seed))  # type: ignore[arg-type]
-        statistics_subset = order[: train.statistics_samples].sort().values
     balancer.reset_mode(model)
     for epoch in range(1, train.epochs + 1):
         start = time.perf_counter()
         balancer.begin_epoch(epoch)
-        steps = range((epoch - 1) * batches.batches_per_epoch, epoch * batches.batches_per_epoch)
-        loss_sum, correct, seen = 0.0, 0, 0
-        model.train()
-        index_batches = [batches.batch(step) for step in steps]
-        bar = progress(iterate_batches(data.train, train.batch_size, index_batches, workers=train.workers),
-                       total=len(index_batches), desc=f"epoch {epoch}", enabled=show_progress)
-        for x0, x1, labels in bar:
-            labels = labels.to(target)
-            loss, output = train_step(model, optimizer, balancer, (x0.to(target), x1.to(target), labels),
-                                      balance.rebalance_update)
-            y0, y1 = branch_logits(output)
-            loss_sum += loss * int(labels.shape[0])
-            correct += int((((y0 + y1) / 2).argmax(1) == labels).sum())
-            seen += int(labels.shape[0])
-        train_loss, train_acc = loss_sum / seen, correct / seen
+        per_epoch = batches.batches_per_epoch
+        index_batches = [batches.batch(step) for step in range((epoch - 1) * per_epoch, epoch * per_epoch)]
         lr = optimizer.param_groups[0]["lr"]
+        train_loss, train_acc = train_epoch(model, data, optimizer, balancer, index_batches,
+                                            rebalance_update=balance.rebalance_update, device=target,
+                                            workers=train.workers, show_progress=show_progress,
+                                            description=f"epoch {epoch}")
         scheduler.step(train_loss)
-        last_epoch = epoch == train.epochs
         perfect_epochs = perfect_epochs + 1 if train_acc >= 1.0 else perfect_epochs
         stop = train.stop_after_perfect > 0 and perfect_epochs >= train.stop_after_perfect
+        final = stop or epoch == train.epochs
         bdr0, bdr1 = tracker.bdr
         log = EpochLog(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, d_speed=balancer.d_speed,
                        bdr0=bdr0, bdr1=bdr1, modes=balancer.mode_fractions(len(index_batches)))
         for name, dataset in data.evaluation.items():
             log.evaluation[name] = evaluate(model, dataset, train.eval_batch_size, train.workers)
         every = train.utilization_every
-        if data.evaluation and (last_epoch or stop or (every and epoch % every == 0)):
-            sample = None if last_epoch or stop else statistics_subset
-            statistics, rates = measure_utilization(model, data, train, sample)
-            log.utilization = rates
+        if data.evaluation and (final or (every and epoch % every == 0)):
+            statistics, log.utilization = measure_utilization(model, data, train, None if final else subset)
         log.seconds = time.perf_counter() - start
         history.append(log)
         if on_epoch is not None:
             on_epoch(log)
         if stop:
-            stopped_early = not last_epoch
             break
     set_rebalancing(model, None)
     model.eval()
     return FitResult(model=model, history=history, balancer=balancer, statistics=statistics,
-                     stopped_early=stopped_early)
+                     stopped_early=len(history) < train.epochs)
 
 
 def measure_utilization(model: nn.Module, data: TwoModalityData, train: TrainConfig,

@@ -95,14 +95,15 @@ def squeeze_statistics(model: nn.Module, loader: Batches) -> SqueezeStatistics:
     device = _device_of(model)
 
     def recorder(index: int):  # type: ignore[no-untyped-def]
-        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        def hook(module: nn.Module, args: tuple[torch.Tensor, ...], kwargs: dict[str, torch.Tensor]) -> None:
+            features = (*args, *kwargs.values())  # MMTM.forward(f0, f1), positional or by name
             for i in (0, 1):
-                total = squeeze(inputs[i]).double().sum(0)
+                total = squeeze(features[i]).double().sum(0)
                 previous = sums[index][i]
                 sums[index][i] = total if previous is None else previous + total
         return hook
 
-    handles = [module.register_forward_pre_hook(recorder(k)) for k, module in enumerate(modules)]
+    handles = [module.register_forward_pre_hook(recorder(k), with_kwargs=True) for k, module in enumerate(modules)]
     try:
         with eval_mode(model), rebalancing(model, None):
             for x0, x1, _ in loader:
