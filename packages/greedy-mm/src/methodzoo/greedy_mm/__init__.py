@@ -38,7 +38,15 @@ from methodzoo.greedy_mm.network import (
 )
 from methodzoo.greedy_mm.runs import RunConfigs, build_run, load_run, save_run
 from methodzoo.greedy_mm.speed import LearningSpeedTracker, SpeedGroups
-from methodzoo.greedy_mm.training import EpochLog, FitResult, evaluate, fit, train_step
+from methodzoo.greedy_mm.training import (
+    EpochFeed,
+    EpochLog,
+    FitResult,
+    evaluate,
+    fit,
+    step_loss,
+    train_step,
+)
 from methodzoo.greedy_mm.utilization import (
     SqueezeStatistics,
     UndefinedUtilizationWarning,
@@ -95,6 +103,7 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "modelnet40_two_views",
     "nvgesture_pair",
     # verbs
+    "EpochFeed",
     "EpochLog",
     "FitResult",
     "RunConfigs",
@@ -103,5 +112,6 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "fit",
     "load_run",
     "save_run",
+    "step_loss",
     "train_step",
 ]

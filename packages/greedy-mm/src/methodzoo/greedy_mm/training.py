@@ -1,8 +1,9 @@
 """Training a two-branch model: vanilla, balanced or random, with per-epoch diagnostics.
 
-Each step: forward in the mode the balancer chose, the loss CE(ŷ0, y) + CE(ŷ1, y) (or CE(ŷ_c, y)
-in a re-balancing step with ``rebalance_update="cared_branch_only"``), backward, the balancer's
-after-backward hook (learning speed, next mode), the SGD step. After each epoch: the train-loss
+Each step (the core ``Trainer``): forward in the mode the balancer chose, the loss
+CE(ŷ0, y) + CE(ŷ1, y) (or CE(ŷ_c, y) in a re-balancing step with
+``rebalance_update="cared_branch_only"``), backward, the balancer as the Trainer's gradient hook
+(learning speed, next mode), the SGD step. After each epoch: the train-loss
 plateau schedule, accuracies on every evaluation set, d_speed and (every ``utilization_every``
 epochs) the conditional utilization rates on the first evaluation set.
 """
@@ -10,7 +11,7 @@ epochs) the conditional utilization rates on the first evaluation set.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,8 +33,7 @@ from methodzoo.greedy_mm.speed import LearningSpeedTracker, SpeedGroups
 from methodzoo.greedy_mm.utilization import SqueezeStatistics, squeeze_statistics, utilization_rates
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.modules import eval_mode
-from methodzoo.shared.progress import progress
-from methodzoo.shared.train import EpochBatches, TrainingDivergedError
+from methodzoo.shared.train import EpochBatches, Trainer, TrainerOptions, TrainingDivergedError
 
 
 @dataclass
@@ -101,20 +101,25 @@ def evaluate(model: nn.Module, data: Any, batch_size: int = 256, workers: int = 
     return {"acc": acc[0], "acc_branch0": acc[1], "acc_branch1": acc[2]}
 
 
+def step_loss(model: nn.Module, balancer: Balancer, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+              rebalance_update: str = "all") -> tuple[torch.Tensor, MultimodalOutput]:
+    """Forward in the mode the balancer chose for this step, and its loss: CE(ŷ0) + CE(ŷ1), or
+    CE(ŷ_c) alone in a re-balancing step with ``rebalance_update="cared_branch_only"`` (branch c's
+    gates are then constant, so only branch c's parameters receive gradients)."""
+    x0, x1, labels = batch
+    cared = balancer.cared
+    output = model(x0, x1)
+    heads = (cared,) if cared is not None and rebalance_update == "cared_branch_only" else (0, 1)
+    return two_head_loss(output, labels, heads), output
+
+
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, balancer: Balancer,
                batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
                rebalance_update: str = "all") -> tuple[float, MultimodalOutput]:
-    """One optimisation step in the mode the balancer chose for it; returns the loss and output.
-
-    A re-balancing step with ``rebalance_update="cared_branch_only"`` minimises CE(ŷ_c, y) alone:
-    with branch c's gates constant, only branch c's parameters then receive gradients.
-    """
-    x0, x1, labels = batch
-    cared = balancer.cared
+    """One optimisation step of your own loop: :func:`step_loss`, backward, the balancer's
+    after-backward hook, the optimizer step. Returns the loss and the output."""
     optimizer.zero_grad(set_to_none=True)
-    output = model(x0, x1)
-    heads = (cared,) if cared is not None and rebalance_update == "cared_branch_only" else (0, 1)
-    loss = two_head_loss(output, labels, heads)
+    loss, output = step_loss(model, balancer, batch, rebalance_update)
     if not torch.isfinite(loss.detach()):
         raise TrainingDivergedError(f"loss became {loss.item()} at step {len(balancer.trace)}; "
                                     "lower the learning rate")
@@ -124,22 +129,30 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, balancer: Bal
     return float(loss.detach()), output
 
 
-def train_epoch(model: nn.Module, data: TwoModalityData, optimizer: torch.optim.Optimizer, balancer: Balancer,
-                index_batches: list[torch.Tensor], *, rebalance_update: str = "all", device: torch.device,
-                workers: int = 0, show_progress: bool | None = None, description: str = "") -> tuple[float, float]:
-    """One epoch over the given index batches; returns the mean training loss and the training
-    accuracy of ŷ (over the epoch's batches, as the released code logs it)."""
-    loss_sum, correct, seen = 0.0, 0, 0
-    model.train()
-    batches = iterate_batches(data.train, len(index_batches[0]), index_batches, workers=workers)
-    for x0, x1, labels in progress(batches, total=len(index_batches), desc=description, enabled=show_progress):
-        labels = labels.to(device)
-        loss, output = train_step(model, optimizer, balancer, (x0.to(device), x1.to(device), labels), rebalance_update)
-        y0, y1 = branch_logits(output)
-        loss_sum += loss * int(labels.shape[0])
-        correct += int((((y0 + y1) / 2).argmax(1) == labels).sum())
-        seen += int(labels.shape[0])
-    return loss_sum / seen, correct / seen
+class EpochFeed:
+    """The training batches of one epoch, read in step order (a DataLoader with ``workers``
+    processes for folder data sets), for a loss function called as ``loss_fn(step)``."""
+
+    def __init__(self, data: TwoModalityData, batches: EpochBatches, *, device: torch.device,
+                 workers: int = 0) -> None:
+        self.data, self.batches, self.device, self.workers = data, batches, device, workers
+        self.next_step = 0
+        self._iterator: Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = iter(())
+
+    def start_epoch(self, epoch: int) -> None:
+        """Prepare the batches of ``epoch`` (counted from 1)."""
+        per_epoch = self.batches.batches_per_epoch
+        self.next_step = (epoch - 1) * per_epoch
+        index_batches = [self.batches.batch(step) for step in range(self.next_step, epoch * per_epoch)]
+        self._iterator = iterate_batches(self.data.train, self.batches.batch_size, index_batches,
+                                         workers=self.workers)
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if step != self.next_step:
+            raise RuntimeError(f"batches are read in step order: expected step {self.next_step}, got {step}")
+        self.next_step += 1
+        x0, x1, labels = next(self._iterator)
+        return x0.to(self.device), x1.to(self.device), labels.to(self.device)
 
 
 def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | None = None,
@@ -147,8 +160,9 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
         on_epoch: Callable[[EpochLog], None] | None = None, show_progress: bool | None = None) -> FitResult:
     """Train ``model`` (a two-branch network with MMTM fusion) on ``data`` and log every epoch.
 
-    ``groups`` are the learning-speed parameter groups (default: ``model.speed_groups()``).
-    ``on_epoch`` is called with each :class:`EpochLog` (per-epoch logs of the CLI).
+    The steps run in the core :class:`~methodzoo.shared.train.Trainer`, with the balancer as its
+    gradient (after-backward) hook. ``groups`` are the learning-speed parameter groups (default:
+    ``model.speed_groups()``). ``on_epoch`` is called with each :class:`EpochLog`.
     """
     balance = balance or BalanceConfig()
     train = train or TrainConfig()
@@ -163,6 +177,18 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
         threshold=1e-3, threshold_mode="rel", min_lr=train.min_lr)
     size = len(data.train)  # type: ignore[arg-type]
     batches = EpochBatches(size, min(train.batch_size, size), seed=train.seed)
+    per_epoch = batches.batches_per_epoch
+    trainer = Trainer(model, optimizer, options=TrainerOptions(progress=show_progress, description=balance.method),
+                      gradient_hooks=[balancer.trainer_hook(per_epoch)])
+    feed = EpochFeed(data, batches, device=target, workers=train.workers)
+
+    def loss_fn(step: int) -> dict[str, torch.Tensor | float]:
+        x0, x1, labels = feed.batch(step)
+        loss, output = step_loss(model, balancer, (x0, x1, labels), balance.rebalance_update)
+        y0, y1 = branch_logits(output)
+        correct = ((y0 + y1).argmax(1) == labels).sum()  # the argmax of ŷ = (ŷ0 + ŷ1)/2
+        return {"loss": loss, "correct": float(correct), "count": float(labels.shape[0])}
+
     subset = None  # training samples of the per-epoch squeeze statistics (None: all)
     if train.statistics_samples is not None and train.statistics_samples < size:
         order = torch.randperm(size, generator=torch.Generator().manual_seed(train.seed))
@@ -174,20 +200,20 @@ def fit(model: nn.Module, data: TwoModalityData, *, balance: BalanceConfig | Non
     for epoch in range(1, train.epochs + 1):
         start = time.perf_counter()
         balancer.begin_epoch(epoch)
-        per_epoch = batches.batches_per_epoch
-        index_batches = [batches.batch(step) for step in range((epoch - 1) * per_epoch, epoch * per_epoch)]
+        feed.start_epoch(epoch)
         lr = optimizer.param_groups[0]["lr"]
-        train_loss, train_acc = train_epoch(model, data, optimizer, balancer, index_batches,
-                                            rebalance_update=balance.rebalance_update, device=target,
-                                            workers=train.workers, show_progress=show_progress,
-                                            description=f"epoch {epoch}")
+        trainer.fit(loss_fn, epoch * per_epoch)
+        values = {name: v[-per_epoch:] for name, v in trainer.history.values.items()}
+        count = sum(values["count"])
+        train_loss = sum(loss * n for loss, n in zip(values["loss"], values["count"], strict=True)) / count
+        train_acc = sum(values["correct"]) / count
         scheduler.step(train_loss)
         perfect_epochs = perfect_epochs + 1 if train_acc >= 1.0 else perfect_epochs
         stop = train.stop_after_perfect > 0 and perfect_epochs >= train.stop_after_perfect
         final = stop or epoch == train.epochs
         bdr0, bdr1 = tracker.bdr
         log = EpochLog(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, d_speed=balancer.d_speed,
-                       bdr0=bdr0, bdr1=bdr1, modes=balancer.mode_fractions(len(index_batches)))
+                       bdr0=bdr0, bdr1=bdr1, modes=balancer.mode_fractions(per_epoch))
         for name, dataset in data.evaluation.items():
             log.evaluation[name] = evaluate(model, dataset, train.eval_batch_size, train.workers)
         every = train.utilization_every
