@@ -154,3 +154,16 @@ def test_nvgesture_missing_list_or_bad_line_is_clear(tmp_path: Path) -> None:
         NVGestureClips(tmp_path)
     with pytest.raises(ConfigError, match="streams"):
         NVGestureClips(tmp_path, streams=("color", "color"))
+
+
+def test_training_runs_on_folder_data(tmp_path: Path) -> None:
+    from methodzoo.greedy_mm import BalanceConfig, ModelConfig, TrainConfig, build_network, fit
+
+    _write_modelnet(tmp_path, {"airplane": 2, "bathtub": 2}, "train")
+    _write_modelnet(tmp_path, {"airplane": 1, "bathtub": 1}, "test")
+    data = modelnet40_two_views(tmp_path)
+    model = build_network(ModelConfig(width=2, stages=2, fusion_after=(0, 1)), data.example_inputs(), 2)
+    result = fit(model, data, balance=BalanceConfig(method="random", starting_epoch=1),
+                 train=TrainConfig(epochs=2, batch_size=2, stop_after_perfect=0), device="cpu")
+    assert len(result.history) == 2 and result.last.utilization is not None
+    assert len(result.balancer.trace) == 4  # 2 epochs × 2 batches of the 4 training objects

@@ -123,3 +123,16 @@ def test_per_epoch_statistics_subset_and_full_last_epoch(motions) -> None:  # ty
                  train=TrainConfig(epochs=2, batch_size=8, stop_after_perfect=0, statistics_samples=10), device="cpu")
     assert [log.utilization["train_samples"] for log in result.history] == [10, 40]  # type: ignore[index]
     assert result.statistics is not None and result.statistics.count == 40  # the last epoch: all of them
+
+
+def test_epoch_feed_reads_batches_in_step_order(motions) -> None:  # type: ignore[no-untyped-def]
+    from methodzoo.greedy_mm import EpochFeed
+    from methodzoo.shared.train import EpochBatches
+
+    batches = EpochBatches(40, 8, seed=0)
+    feed = EpochFeed(motions, batches, device=torch.device("cpu"))
+    feed.start_epoch(2)
+    x0, _, labels = feed.batch(5)  # epoch 2 starts at step 5
+    torch.testing.assert_close(labels, motions.train.labels[batches.batch(5)])
+    with pytest.raises(RuntimeError, match="step order"):
+        feed.batch(9)
