@@ -133,6 +133,7 @@ def test_epoch_feed_reads_batches_in_step_order(motions) -> None:  # type: ignor
     feed = EpochFeed(motions, batches, device=torch.device("cpu"))
     feed.start_epoch(2)
     x0, _, labels = feed.batch(5)  # epoch 2 starts at step 5
+    torch.testing.assert_close(x0, motions.train.m0[batches.batch(5)])
     torch.testing.assert_close(labels, motions.train.labels[batches.batch(5)])
     with pytest.raises(RuntimeError, match="step order"):
         feed.batch(9)
