@@ -1,11 +1,23 @@
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import torch
 
 from methodzoo.shared import bench as bench_module
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table, run_benchmarks
+from methodzoo.shared.bench import (
+    BenchContext,
+    Benchmark,
+    BenchResult,
+    Profiles,
+    Table,
+    Verdict,
+    run_benchmarks,
+)
 from methodzoo.shared.cli import main
-from methodzoo.shared.errors import UserError
+from methodzoo.shared.config import Config, check
+from methodzoo.shared.errors import DataNotFoundError, UserError
 from methodzoo.shared.plotting import pyplot, save_figure
 
 
@@ -26,6 +38,7 @@ TOY = {"toy": Benchmark(name="toy", run=_toy_run, description="a test-only bench
 @pytest.fixture
 def toy_benchmarks(monkeypatch):
     monkeypatch.setattr(bench_module, "discover_benchmarks", lambda names=(), warn=None: dict(TOY))
+    monkeypatch.setattr(bench_module, "registered_benchmark_names", lambda: set(TOY))
 
 
 def test_runner_writes_results_report_and_plots(tmp_path):
@@ -115,3 +128,56 @@ def test_discovery_skips_broken_plugins_unless_named(monkeypatch):
     assert set(bench_module.discover_benchmarks(["toy"])) == {"toy"}
     with pytest.raises(UserError, match="'broken' failed to load"):
         bench_module.discover_benchmarks(["broken"])
+
+
+def _needs_missing_data(context: BenchContext) -> BenchResult:
+    raise DataNotFoundError("expected train.csv in /nowhere")
+
+
+def test_a_benchmark_user_error_fails_that_benchmark_only(tmp_path):
+    benchmarks = {**TOY, "broken": Benchmark(name="broken", run=_needs_missing_data)}
+    run = run_benchmarks(["broken", "toy"], out_dir=tmp_path, benchmarks=benchmarks, show_progress=False)
+    assert "toy" in run.results
+    assert run.failures == {"broken": "DataNotFoundError: expected train.csv in /nowhere"}
+    assert "broken" in (tmp_path / "report.md").read_text()
+
+
+def test_an_unavailable_device_is_the_users_error_for_every_method(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(UserError, match="CUDA is not available"):
+        run_benchmarks(["toy"], out_dir=tmp_path, benchmarks=TOY, device="cuda")
+
+
+def test_unknown_name_lists_the_installed_entry_points(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench_module, "registered_benchmark_names", lambda: {"cud", "famus"})
+    with pytest.raises(UserError, match="installed: cud, famus"):
+        run_benchmarks(["nope"], out_dir=tmp_path)
+
+
+def test_report_opens_with_the_verdict_and_keeps_every_metric_last(tmp_path):
+    def run(context: BenchContext) -> BenchResult:
+        return BenchResult(metrics={f"m{i}": i for i in range(30)},
+                           tables=[Table("Main", ["a"], [[1]]), Table("Other", ["b"], [[2]])],
+                           verdicts=[Verdict("ours beats the peer", False, "ratio 0.8", "ratio <= 0.5", 1.6)])
+
+    run_benchmarks(["v"], out_dir=tmp_path, benchmarks={"v": Benchmark("v", run, claim="c")},
+                   show_progress=False)
+    report = (tmp_path / "report.md").read_text()
+    order = [report.index(s) for s in ("Claim checked", "did not hold", "**Main**", "**Other**", "| m29 |")]
+    assert order == sorted(order)
+
+
+def test_profiles_select_validated_settings():
+    @dataclass(frozen=True)
+    class Settings(Config):
+        steps: int = 1
+
+        def validate(self) -> None:
+            check(self.steps > 0, "steps must be positive")
+
+    profiles = Profiles(quick=Settings(2), full=Settings(20))
+    context = BenchContext(profile="full", out_dir=Path("."))
+    assert context.settings(profiles).steps == 20 and profiles.select("quick").steps == 2
+    with pytest.raises(UserError, match="unknown profile"):
+        profiles.select("medium")

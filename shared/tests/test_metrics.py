@@ -125,3 +125,27 @@ def test_classifier_frechet_distance_separates_digits_from_noise():
     noise = classifier_frechet_distance(digits.images[order[:500]],
                                         torch.rand(500, 28, 28, generator=torch.Generator().manual_seed(1)))
     assert same < 0.1 * noise
+
+
+@pytest.mark.parametrize("context", ["no_grad", "inference_mode"])
+def test_digit_classifier_builds_from_an_empty_cache_inside_no_grad(tmp_path, monkeypatch, context):
+    """A new user's first evaluation trains the feature network from nothing, often from inside
+    an evaluation that switched gradients off; the weights then land in the cache."""
+    from methodzoo.shared.metrics import features
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    features.digit_feature_extractor.cache_clear()
+    try:
+        with getattr(torch, context)():
+            net = features.digit_feature_extractor()
+        assert list((tmp_path / "methodzoo" / "features").glob("*.safetensors"))
+        digits = features.DigitFeatureNet  # the cached weights load back into a fresh network
+        reloaded = digits()
+        from methodzoo.shared.train import load_weights
+
+        load_weights(next((tmp_path / "methodzoo" / "features").glob("*.safetensors")), reloaded)
+        probe = torch.rand(4, 28, 28, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            assert torch.equal(net(probe), reloaded(probe))
+    finally:
+        features.digit_feature_extractor.cache_clear()

@@ -3,7 +3,9 @@
 Submodules: :mod:`~methodzoo.shared.config`, :mod:`~methodzoo.shared.registry`,
 :mod:`~methodzoo.shared.seed`, :mod:`~methodzoo.shared.device`, :mod:`~methodzoo.shared.data`,
 :mod:`~methodzoo.shared.metrics`, :mod:`~methodzoo.shared.kernels`, :mod:`~methodzoo.shared.train`,
-:mod:`~methodzoo.shared.bench`, :mod:`~methodzoo.shared.cli`, :mod:`~methodzoo.shared.testing`.
+:mod:`~methodzoo.shared.bench`, :mod:`~methodzoo.shared.cli`, :mod:`~methodzoo.shared.testing`,
+:mod:`~methodzoo.shared.timing` (median and interleaved timing), :mod:`~methodzoo.shared.memory`
+(peak RSS and tensor memory), :mod:`~methodzoo.shared.modules` (parameter counts, eval mode).
 Importing this package downloads nothing and never initialises CUDA.
 """
 
@@ -11,7 +13,7 @@ from methodzoo.shared.config import Config, check
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError, DataNotFoundError, MissingExtraError, UserError
 from methodzoo.shared.registry import Registry, RegistryError
-from methodzoo.shared.seed import make_generator, numpy_rng, seed_everything
+from methodzoo.shared.seed import make_generator, numpy_rng, seed_everything, seeded
 
 __all__ = [
     # configuration
@@ -28,4 +30,5 @@ __all__ = [
     "numpy_rng",
     "resolve_device",
     "seed_everything",
+    "seeded",
 ]

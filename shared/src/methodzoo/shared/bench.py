@@ -15,6 +15,7 @@ package READMEs quote.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 import traceback
@@ -22,8 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
+from methodzoo.shared.config import Config
+from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import UserError
 from methodzoo.shared.io import atomic_write_bytes, atomic_write_text, to_jsonable, write_json
 from methodzoo.shared.progress import progress
@@ -48,15 +51,54 @@ class Table:
         return "\n".join([f"**{self.title}**", "", header, rule, *body])
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one claim held: the target, what was measured, and ``held`` (None: not decided,
+    e.g. a peer was missing). ``ratio`` is measured/target where a ratio means something."""
+
+    claim: str
+    held: bool | None
+    measured: str
+    target: str = ""
+    ratio: float | None = None
+
+    def to_markdown_row(self) -> list[Any]:
+        outcome = {True: "held", False: "did not hold", None: "undecided"}[self.held]
+        return [self.claim, self.target, self.measured, outcome,
+                "" if self.ratio is None else f"{self.ratio:.3g}"]
+
+
 @dataclass
 class BenchResult:
-    """What a benchmark returns: headline metrics (flat, JSON-able), tables, plots, notes."""
+    """What a benchmark returns: headline metrics (flat, JSON-able), the verdicts on the claims it
+    checks, tables (the first is the main one), plots, notes."""
 
     metrics: dict[str, Scalar]
     tables: list[Table] = field(default_factory=list)
     plots: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+ProfileSettings = TypeVar("ProfileSettings", bound=Config)
+
+
+@dataclass(frozen=True)
+class Profiles(Generic[ProfileSettings]):
+    """A benchmark's settings per profile, each a validated :class:`~methodzoo.shared.config.Config`::
+
+        PROFILES = Profiles(quick=Settings(steps=200), full=Settings(steps=4000))
+        settings = PROFILES.select(context.profile)
+    """
+
+    quick: ProfileSettings
+    full: ProfileSettings
+
+    def select(self, profile: str) -> ProfileSettings:
+        if profile not in ("quick", "full"):
+            raise UserError(f"unknown profile {profile!r}; valid: quick, full")
+        return self.quick if profile == "quick" else self.full
 
 
 @dataclass(frozen=True)
@@ -72,6 +114,10 @@ class BenchContext:
     @property
     def quick(self) -> bool:
         return self.profile == "quick"
+
+    def settings(self, profiles: Profiles[ProfileSettings]) -> ProfileSettings:
+        """This run's settings from a benchmark's :class:`Profiles`."""
+        return profiles.select(self.profile)
 
     def progress(self, iterable: Any = None, *, total: int | None = None, desc: str = "") -> Any:
         return progress(iterable, total=total, desc=desc, enabled=self.show_progress)
@@ -112,6 +158,11 @@ def discover_benchmarks(names: Sequence[str] = (),
             continue
         found[entry.name] = benchmark
     return found
+
+
+def registered_benchmark_names() -> set[str]:
+    """Names of every benchmark entry point installed, without loading any of them."""
+    return {entry.name for entry in entry_points(group=BENCHMARK_GROUP)}
 
 
 def environment() -> dict[str, Any]:
@@ -163,11 +214,13 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
     A benchmark that raises is recorded in ``failures`` (with its traceback logged) and the
     others still run.
     """
-    available = dict(benchmarks) if benchmarks is not None else discover_benchmarks(names, warn=log)
-    unknown = [n for n in names if n not in available]
+    installed = set(benchmarks) if benchmarks is not None else registered_benchmark_names()
+    unknown = [n for n in names if n not in installed]
     if unknown:
-        valid = ", ".join(sorted(available)) or "(no method package installed)"
+        valid = ", ".join(sorted(installed)) or "(no method package installed)"
         raise UserError(f"no benchmark named {', '.join(unknown)}; installed: {valid}")
+    resolve_device(device)  # an unavailable device is the user's to fix, for every method
+    available = dict(benchmarks) if benchmarks is not None else discover_benchmarks(names, warn=log)
     selected = list(names) or sorted(available)
     if not selected:
         raise UserError("no benchmarks installed: install a methodzoo method package")
@@ -185,8 +238,11 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
         start = time.perf_counter()
         try:
             result = available[name].run(context)
-        except UserError:
-            raise  # a bad option (e.g. an unavailable device) is the user's to fix, for every method
+        except UserError as error:  # missing data or extra: this method cannot run, the others can
+            failures[name] = f"{type(error).__name__}: {error}"
+            if log:
+                log(f"benchmark {name} could not run: {error}")
+            continue
         except Exception as error:
             failures[name] = f"{type(error).__name__}: {error}"
             if log:
@@ -195,7 +251,9 @@ def run_benchmarks(names: Sequence[str] = (), *, profile: Profile = "quick",
         seconds[name] = time.perf_counter() - start
         result.metrics.setdefault("benchmark_seconds", round(seconds[name], 2))
         results[name] = result
-        write_json(context.out_dir / "results.json", {"metrics": result.metrics, "details": result.details})
+        write_json(context.out_dir / "results.json", {
+            "metrics": result.metrics, "details": result.details,
+            "verdicts": [dataclasses.asdict(v) for v in result.verdicts]})
     run = BenchRun(results, seconds, environment(), out, failures, {n: available[n] for n in selected})
     write_json(out / "results.json", run.summary())
     atomic_write_text(out / "report.md", render_report(run, available, profile))
@@ -220,15 +278,22 @@ def render_section(name: str, result: BenchResult, bench: Benchmark, seconds: fl
     lines = [f"## {name}", ""]
     if bench.claim:
         lines += [f"Claim checked: {bench.claim}", ""]
-    lines += [f"Run time: {seconds:.1f} s", ""]
-    lines += [Table("Headline metrics", ["metric", "value"],
-                    [[k, v] for k, v in result.metrics.items()]).to_markdown(), ""]
-    for table in result.tables:
-        lines += [table.to_markdown(), ""]
+    if result.verdicts:
+        lines += [Table("Outcome", ["claim", "target", "measured", "outcome", "measured/target"],
+                        [v.to_markdown_row() for v in result.verdicts]).to_markdown(), ""]
+    if result.tables:
+        lines += [result.tables[0].to_markdown(), ""]
     for plot in result.plots:
         lines += [f"![{Path(plot).stem}]({link(Path(plot))})", ""]
+    for table in result.tables[1:]:
+        lines += [table.to_markdown(), ""]
     lines += [f"- {note}" for note in result.notes]
-    lines.append("")
+    if result.notes:
+        lines.append("")
+    lines += [f"Run time: {seconds:.1f} s", "",
+              "<details><summary>All metrics</summary>", "",
+              Table("Metrics", ["metric", "value"],
+                    [[k, v] for k, v in result.metrics.items()]).to_markdown(), "", "</details>", ""]
     return lines
 
 
@@ -250,6 +315,7 @@ def record_results(run: BenchRun, benchmarks: Mapping[str, Benchmark], folder: s
             "metrics": result.metrics,
             "tables": [{"title": t.title, "columns": list(t.columns), "rows": t.rows} for t in result.tables],
             "notes": result.notes,
+            "verdicts": [dataclasses.asdict(v) for v in result.verdicts],
             "details": result.details,
             "environment": run.environment,
         })
@@ -265,8 +331,12 @@ def record_results(run: BenchRun, benchmarks: Mapping[str, Benchmark], folder: s
 
 def format_summary_table(run: BenchRun) -> str:
     """The plain-text table printed at the end of ``methodzoo bench``."""
-    rows = [(name, key, _format_cell(value))
-            for name, result in run.results.items() for key, value in result.metrics.items()]
+    rows = [(name, f"claim: {verdict.claim}",
+             f"{ {True: 'held', False: 'did not hold', None: 'undecided'}[verdict.held]} "
+             f"({verdict.measured}; target {verdict.target})")
+            for name, result in run.results.items() for verdict in result.verdicts]
+    rows += [(name, key, _format_cell(value))
+             for name, result in run.results.items() for key, value in result.metrics.items()]
     width_name = max([len("method"), *(len(r[0]) for r in rows)])
     width_key = max([len("metric"), *(len(r[1]) for r in rows)])
     lines = [f"{'method':<{width_name}}  {'metric':<{width_key}}  value"]

@@ -30,6 +30,19 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
+def add_common_arguments(parser: argparse.ArgumentParser, *, seed: bool = True, device: bool = True,
+                         json: bool = True) -> None:
+    """The flags every method command shares, with one default each: ``--seed 0``,
+    ``--device auto`` (CUDA, then MPS, then CPU) and ``--json`` (one JSON object on stdout)."""
+    if seed:
+        parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    if device:
+        parser.add_argument("--device", default="auto",
+                            help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (default: auto)")
+    if json:
+        parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="methodzoo", description="Recent ML papers as tested PyTorch packages.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -43,9 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("names", nargs="*", metavar="NAME", help="methods to run (default: all)")
     bench.add_argument("--profile", choices=["quick", "full"], default="quick")
     bench.add_argument("--out", default="bench-out", help="output folder (default: bench-out)")
-    bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    bench.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    add_common_arguments(bench)
     bench.add_argument("--record", metavar="DIR",
                        help="also copy each method's figures to DIR/<method>/results/ (e.g. benchmarks)")
     bench.set_defaults(handler=_bench)

@@ -6,6 +6,7 @@ A crash mid-write leaves the previous file intact, never a truncated one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -41,19 +42,27 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def write_json(path: str | Path, data: Any) -> Path:
     """Write JSON atomically (NumPy and torch scalars become plain numbers)."""
-    return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n")
+    text = json.dumps(to_jsonable(data), indent=2, sort_keys=True, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
 
 
 def to_jsonable(value: Any) -> Any:
-    """Convert NumPy/torch scalars and arrays, tuples and paths into JSON-compatible values."""
+    """Convert NumPy/torch scalars and arrays, tuples and paths into JSON-compatible values.
+
+    NaN and ±inf (Python, NumPy or torch) become ``None``: JSON has no such numbers, and
+    ``NaN``/``Infinity`` tokens break strict parsers.
+
+    >>> to_jsonable({"a": float("nan"), "b": (1, float("inf"))})
+    {'a': None, 'b': [1, None]}
+    """
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, Path):
         return str(value)
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy / torch
-        return value.tolist()
-    if isinstance(value, float) and value != value:  # NaN is not valid JSON
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy / torch scalars and arrays
+        return to_jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -49,3 +51,29 @@ def numpy_rng(seed: int | np.random.Generator | torch.Generator | None = None) -
     if isinstance(seed, torch.Generator):
         seed = int(torch.randint(0, 2**62, (1,), generator=seed).item())
     return np.random.default_rng(seed)
+
+
+@contextmanager
+def seeded(seed: int, *, devices: list[torch.device | str | int] | None = None) -> Iterator[None]:
+    """Run the block with torch's global generator seeded to ``seed``, then restore its state.
+
+    Module constructors draw their initial weights from the global generator; building a model
+    inside ``seeded(seed)`` gives the same weights every time without disturbing the caller's
+    random stream. Only the CPU generator is seeded unless CUDA ``devices`` are named, whose
+    generators are then seeded and restored too.
+
+    >>> with seeded(0):
+    ...     a = torch.nn.Linear(2, 2).weight
+    >>> with seeded(0):
+    ...     b = torch.nn.Linear(2, 2).weight
+    >>> bool(torch.equal(a, b))
+    True
+    """
+    if not 0 <= seed < 2**63:
+        raise ConfigError(f"seed must be in [0, 2**63), got {seed}")
+    with torch.random.fork_rng(devices=devices or []):
+        if devices:
+            torch.manual_seed(seed)
+        else:
+            torch.default_generator.manual_seed(seed)
+        yield

@@ -51,7 +51,16 @@ def _as_batch(images: torch.Tensor) -> torch.Tensor:
 
 
 def train_digit_classifier(epochs: int = 4, seed: int = 0) -> DigitFeatureNet:
-    """Train :class:`DigitFeatureNet` on 4,500 offline MNIST digits (deterministic)."""
+    """Train :class:`DigitFeatureNet` on 4,500 offline MNIST digits (deterministic).
+
+    Callers often sit inside ``torch.no_grad()`` or ``torch.inference_mode()`` (an evaluation
+    that finds the cache empty): training switches both off for its own duration.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        return _train_digit_classifier(epochs, seed)
+
+
+def _train_digit_classifier(epochs: int, seed: int) -> DigitFeatureNet:
     from methodzoo.shared.data.offline import mnist_digits
     from methodzoo.shared.train.batches import EpochBatches
 

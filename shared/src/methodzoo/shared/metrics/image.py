@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from methodzoo.shared.errors import UserError
+from methodzoo.shared.errors import UserError, missing_extra
 
 
 def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -25,7 +25,10 @@ def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) -> torch.T
 
 def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) -> torch.Tensor:
     """Multi-scale SSIM per image (5 scales; each side must exceed 160 pixels)."""
-    from pytorch_msssim import ms_ssim as _ms_ssim
+    try:
+        from pytorch_msssim import ms_ssim as _ms_ssim
+    except ImportError:
+        raise missing_extra("pytorch_msssim", "methodzoo-shared", "image") from None
 
     _check_pair(x, y)
     if min(x.shape[-2:]) <= 160:

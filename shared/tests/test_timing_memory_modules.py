@@ -1,0 +1,107 @@
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from methodzoo.shared.errors import ConfigError
+from methodzoo.shared.io import to_jsonable, write_json
+from methodzoo.shared.memory import PeakTensorMemory, peak_memory
+from methodzoo.shared.modules import count_parameters, eval_mode
+from methodzoo.shared.plotting import image_grid, save_image_grid
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.timing import interleaved_timing, time_call
+
+
+def test_time_call_warms_up_then_takes_the_median():
+    calls = []
+
+    def fn():
+        calls.append(None)
+        time.sleep(0.002 if len(calls) > 1 else 0.05)  # a slow first call, as with lazy set-up
+
+    timing = time_call(fn, repeats=3, warmup=1)
+    assert len(calls) == 4 and len(timing.times_s) == 3
+    assert 0.002 <= timing.median_s < 0.04  # the slow first call was the untimed warm-up
+
+
+def test_interleaved_ratio_is_the_median_of_per_round_ratios():
+    timing = interleaved_timing({"slow": lambda: time.sleep(0.006), "fast": lambda: time.sleep(0.002)},
+                                rounds=5, warmup=0)
+    assert len(timing.times_s["slow"]) == 5
+    assert 1.5 < timing.ratio("slow", "fast") < 4.0
+    with pytest.raises(KeyError, match="timed: slow, fast"):
+        timing.median_s("other")
+    with pytest.raises(ConfigError):
+        interleaved_timing({}, rounds=3)
+
+
+def test_peak_tensor_memory_counts_what_the_block_allocates():
+    with PeakTensorMemory() as tracker:
+        a = torch.empty(1000, dtype=torch.float32)  # 4,000 bytes
+        b = torch.empty(500, dtype=torch.float64)  # 4,000 bytes, both alive
+        del a, b
+        c = torch.empty(100, dtype=torch.float32)  # after both were freed
+        del c
+    assert tracker.peak == 8000
+
+
+def test_peak_memory_on_cpu_reports_tensor_and_rss_peaks():
+    with peak_memory("cpu") as peak:
+        x = torch.ones(256, 1024)  # 1 MiB
+        del x
+    assert peak.tensor_bytes == 256 * 1024 * 4
+    assert peak.process_peak_rss_bytes > 0
+
+
+def test_count_parameters_counts_tied_weights_once_and_trainable_only():
+    embedding = nn.Embedding(10, 4)
+    head = nn.Linear(4, 10, bias=False)
+    head.weight = embedding.weight  # tied, as in language models
+    model = nn.ModuleDict({"embedding": embedding, "head": head, "frozen": nn.Linear(4, 4)})
+    model["frozen"].requires_grad_(False)
+    assert count_parameters(model) == 40 + 20
+    assert count_parameters(model, trainable_only=True) == 40
+
+
+def test_eval_mode_restores_each_submodules_flag():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Dropout())
+    model[1].eval()  # frozen BatchNorm inside a training model
+    with eval_mode(model):
+        assert not any(m.training for m in model.modules())
+    assert model.training and model[0].training and not model[1].training and model[2].training
+
+
+def test_seeded_gives_the_same_weights_and_leaves_the_callers_stream_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    with seeded(7):
+        first = nn.Linear(3, 3).weight.detach().clone()
+    with seeded(7):
+        second = nn.Linear(3, 3).weight.detach().clone()
+    assert torch.equal(first, second)
+    assert torch.equal(torch.rand(3), expected_next)
+
+
+def test_image_grid_places_images_row_major(tmp_path):
+    images = torch.stack([torch.full((1, 2, 2), v, dtype=torch.uint8) for v in (10, 20, 30)])
+    grid = image_grid(images, columns=2, padding=1)
+    assert grid.shape == (2 * 3 + 1, 2 * 3 + 1, 1)
+    assert grid[1, 1, 0] == 10 and grid[1, 4, 0] == 20 and grid[4, 1, 0] == 30 and grid[4, 4, 0] == 0
+    path = save_image_grid(images, tmp_path / "grid.png", scale=2)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="uint8"):
+        image_grid(images.float())
+
+
+def test_to_jsonable_writes_non_finite_numbers_as_null(tmp_path):
+    data = {"nan": float("nan"), "inf": np.float64("inf"), "tensor": torch.tensor([1.0, -float("inf")]),
+            "array": np.array([np.nan, 2.0]), "scalar": torch.tensor(float("nan"))}
+    assert to_jsonable(data) == {"nan": None, "inf": None, "tensor": [1.0, None], "array": [None, 2.0],
+                                 "scalar": None}
+    path = write_json(tmp_path / "out.json", data)
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()
+    assert json.loads(path.read_text())["tensor"] == [1.0, None]
