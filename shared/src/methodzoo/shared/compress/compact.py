@@ -29,27 +29,20 @@ def compact(model: nn.Module) -> nn.Module:
     """A copy of ``model`` without its masked channels (``model`` itself is left unchanged)."""
     new = copy.deepcopy(model)
     _compact_multihead_attention(new)
-    head_dims = {name: layout.head_dim for name, m in new.named_modules() if (layout := qkvo_layout(m)) is not None}
+    head_counts = {name: (layout.heads_attribute, layout.head_dim)
+                   for name, m in new.named_modules() if (layout := qkvo_layout(m)) is not None}
     for module in list(new.modules()):
         if parametrize.is_parametrized(module):
             for name in list(module.parametrizations):
                 _slice_tensor(module, name)
-    for name, module in new.named_modules():
+    for module in new.modules():
         _update_sizes(module)
-        if name in head_dims:
-            layout = qkvo_layout_after(module, head_dims[name])
-            setattr(module, layout[0], layout[1])
+    for name, (attribute, head_dim) in head_counts.items():
+        attention = new.get_submodule(name)
+        q_proj = attention.get_submodule("q_proj")
+        assert isinstance(q_proj, nn.Linear)
+        setattr(attention, attribute, q_proj.out_features // head_dim)
     return new
-
-
-def qkvo_layout_after(module: nn.Module, head_dim: int) -> tuple[str, int]:
-    """The head-count attribute of a q/k/v/o module and its value after slicing."""
-    from methodzoo.shared.compress.attention import HEAD_COUNT_ATTRIBUTES
-
-    attribute = next(a for a in HEAD_COUNT_ATTRIBUTES if isinstance(getattr(module, a, None), int))
-    q_proj = module.get_submodule("q_proj")
-    assert isinstance(q_proj, nn.Linear)
-    return attribute, q_proj.out_features // head_dim
 
 
 def _kept_heads(module: nn.MultiheadAttention) -> torch.Tensor | None:

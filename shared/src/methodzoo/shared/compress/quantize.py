@@ -44,6 +44,7 @@ def _fake_quant_(model: nn.Module, config: FakeQuant) -> None:
         if isinstance(getattr(module, "input_quantizer", None), ActivationFakeQuantizer):
             continue
         module.input_quantizer = ActivationFakeQuantizer(config.activation_bits, config.symmetric)
+        module.input_quantizer.train(module.training)
         module.register_forward_pre_hook(quantize_input_hook)
 
 

@@ -1,12 +1,17 @@
 """Helpers for methodzoo's tests: writers of the standard on-disk dataset formats, statistical
-bands, and running code under Triton's CPU interpreter. Used by the tests of every package."""
+bands, tiny models with real layer graphs, and running code under Triton's CPU interpreter. Used by the tests of every package."""
 
 from methodzoo.shared.testing.formats import write_cifar_batches, write_idx, write_png_folder
+from methodzoo.shared.testing.models import QKVOAttention, ResidualBlock, TinyConvNet, randomize_batchnorm_
 from methodzoo.shared.testing.stats import binomial_band
 from methodzoo.shared.testing.triton import run_in_triton_interpreter, skip_without_triton
 
 __all__ = [
+    "QKVOAttention",
+    "ResidualBlock",
+    "TinyConvNet",
     "binomial_band",
+    "randomize_batchnorm_",
     "run_in_triton_interpreter",
     "skip_without_triton",
     "write_cifar_batches",
