@@ -158,7 +158,9 @@ def tucker2(weight: torch.Tensor, config: LowRank) -> tuple[torch.Tensor, torch.
 
 @torch.no_grad()
 def factorize_conv(layer: nn.Conv2d, config: LowRank) -> nn.Module:
-    if layer.groups != 1:
+    pointwise = layer.kernel_size == (1, 1) and layer.stride == (1, 1) and layer.padding in ((0, 0), "valid")
+    # Subclasses (e.g. "same"-padding convolutions that pad in forward) are only safe when pointwise.
+    if layer.groups != 1 or (type(layer) is not nn.Conv2d and not pointwise):
         return layer
     if layer.kernel_size == (1, 1):
         return factorize_pointwise(layer, config)

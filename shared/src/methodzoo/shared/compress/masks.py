@@ -21,9 +21,13 @@ from collections.abc import Mapping
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
-from methodzoo.shared.compress.parametrized import parametrizations_of, parametrized_tensors, register_, remove_
+from methodzoo.shared.compress.parametrized import (
+    parametrizations_of,
+    parametrized_tensors,
+    register_,
+    remove_,
+)
 from methodzoo.shared.errors import UserError
 
 

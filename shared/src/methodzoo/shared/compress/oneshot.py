@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methodzoo.shared.compress.masks import as_matrix, keep_largest_per_row, keep_n_of_m, set_mask_
 from methodzoo.shared.compress.masks import Mask as _Mask
+from methodzoo.shared.compress.masks import as_matrix, keep_largest_per_row, keep_n_of_m, set_mask_
 from methodzoo.shared.compress.parametrized import original_of, parametrizations_of
 from methodzoo.shared.compress.prune import (
     Calibration,
