@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -32,7 +33,11 @@ from methodzoo.shared.compress.fakequant import WeightFakeQuantizer
 from methodzoo.shared.compress.flops import count_flops
 from methodzoo.shared.compress.int8 import Int8Linear
 from methodzoo.shared.compress.masks import effective_mask
-from methodzoo.shared.compress.parametrized import parametrizations_of
+from methodzoo.shared.compress.parametrized import (
+    original_of,
+    parametrizations_of,
+    parametrized_names,
+)
 from methodzoo.shared.compress.sharing import SharedWeight, encoded_bits, relative_positions
 from methodzoo.shared.modules import eval_mode
 from methodzoo.shared.timing import interleaved_timing
@@ -88,7 +93,7 @@ def _parametrized_storage(name: str, module: nn.Module, tensor: str, index_bits:
             value_bits = 1
             overhead += value.shape[0] * 32 if item.scaling == "xnor" else 0
         elif isinstance(item, SharedWeight):
-            codebook = module.parametrizations[tensor].original
+            codebook = original_of(module, tensor)
             clusters = int(codebook.numel())
             value_bits = max(1, math.ceil(math.log2(max(clusters, 2))))
             if huffman:
@@ -109,8 +114,7 @@ def weight_storage(model: nn.Module, *, index_bits: int = 5, huffman: bool = Fal
         if "parametrizations" in module_name.split("."):
             continue  # originals, codebooks and scores: accounted for through the tensor they compute
         prefix = f"{module_name}." if module_name else ""
-        names = list(module.parametrizations) if hasattr(module, "parametrizations") else []
-        for tensor in names:
+        for tensor in parametrized_names(module):
             found.append(_parametrized_storage(prefix + tensor, module, tensor, index_bits, huffman))
         for tensor, parameter in module.named_parameters(recurse=False):
             if id(parameter) in seen:
@@ -125,12 +129,12 @@ def weight_storage(model: nn.Module, *, index_bits: int = 5, huffman: bool = Fal
                                           module.weight_int8 != 0 if bool((module.weight_int8 == 0).any()) else None,
                                           8, module.out_features * 32, index_bits))
         elif _is_torch_ao_dynamic_linear(module):
-            weight = module.weight()  # type: ignore[operator]
+            weight = module.weight()
             scales = weight.q_per_channel_scales().numel() if weight.qscheme() in (
                 torch.per_channel_affine, torch.per_channel_symmetric) else 1
             found.append(TensorStorage(prefix + "weight", weight.numel(), weight.numel(), 8.0,
                                        weight.numel() * 8 + scales * 64, scales * 64, False))
-            bias = module.bias()  # type: ignore[operator]
+            bias = module.bias()
             if bias is not None:
                 found.append(TensorStorage(prefix + "bias", bias.numel(), bias.numel(), 32.0,
                                            bias.numel() * 32, 0, False))
@@ -178,7 +182,7 @@ def effective_flops(model: nn.Module, *inputs: Any) -> tuple[int, int]:
     layers = {name: m for name, m in modules.items()
               if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, Int8Linear)) and name in count.by_module}
     saved = sum(count.by_module[name] * (1.0 - _weight_density(m)) for name, m in layers.items())
-    return count.flops, int(round(count.flops - saved))
+    return count.flops, round(count.flops - saved)
 
 
 @dataclass(frozen=True)
@@ -227,7 +231,7 @@ def measure_speedup(dense: nn.Module, compressed: nn.Module, *inputs: Any, batch
         for size in batch_sizes:
             batch = full if size is None else size
             sliced = _slice_batch(inputs, batch)
-            timing = interleaved_timing({"dense": lambda: dense(*sliced), "compressed": lambda: compressed(*sliced)},
+            timing = interleaved_timing({"dense": partial(dense, *sliced), "compressed": partial(compressed, *sliced)},
                                         rounds=rounds, warmup=warmup)
             latency[batch] = (timing.median_ms("dense"), timing.median_ms("compressed"))
             delta[batch] = timing.ratio("dense", "compressed")

@@ -76,9 +76,8 @@ def assemble(ctx: BenchContext, settings: BenchSettings, experiment: LeNetExperi
     dense_mean, dense_std = _mean_std(experiment.dense_accuracy)
     metrics: dict[str, Any] = {"acc_dense": round(dense_mean, 4), "acc_dense_std": round(dense_std, 4)}
     for arm in arms.values():
-        mean, std = _mean_std(arm.accuracy)
         assert arm.report is not None
-        metrics[f"acc_{slug(arm.name)}"] = round(mean, 4)
+        metrics[f"acc_{slug(arm.name)}"] = round(statistics.fmean(arm.accuracy), 4)
         metrics[f"alpha_{slug(arm.name)}"] = round(arm.report.alpha, 2)
     metrics.update({
         "acc_pruned": metrics[f"acc_{slug(PRUNED)}"], "alpha_pruned": metrics[f"alpha_{slug(PRUNED)}"],

@@ -12,6 +12,7 @@ import copy
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -259,7 +260,7 @@ class LeNetExperiment:
         assert self.dense is not None
         calls = {"dense": self.dense, **models}
         with torch.no_grad(), eval_mode(*calls.values()):
-            timing = interleaved_timing({k: (lambda m=m: m(x)) for k, m in calls.items()}, rounds=rounds,
+            timing = interleaved_timing({k: partial(m, x) for k, m in calls.items()}, rounds=rounds,
                                         warmup=max(3, rounds // 10))
         return {name: {"acc": accuracy(m, self.data), "ms": timing.median_ms(name),
                        "delta": timing.ratio("dense", name)} for name, m in calls.items()}

@@ -50,7 +50,8 @@ class BinaryWeight(nn.Module):
         if self.scaling == "xnor":
             binary = binary * xnor_scale(weight.detach())
         clipped = weight.clamp(-1.0, 1.0)  # gradient 1 inside [-1, 1], 0 outside
-        return clipped + (binary - clipped).detach()
+        # ``c − sg(c)`` is exactly 0, so the value is exactly the binary weight
+        return binary + (clipped - clipped.detach())
 
     def sliced(self, dim: int, index: torch.Tensor) -> BinaryWeight:
         return self

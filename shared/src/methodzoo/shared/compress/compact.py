@@ -15,12 +15,17 @@ import copy
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from methodzoo.shared.compress.attention import CompactMultiheadAttention, qkvo_layout
 from methodzoo.shared.compress.groups import NORMS
 from methodzoo.shared.compress.masks import ChannelMask
-from methodzoo.shared.compress.parametrized import parametrizations_of, register_, remove_
+from methodzoo.shared.compress.parametrized import (
+    original_of,
+    parametrizations_of,
+    parametrized_tensors,
+    register_,
+    remove_,
+)
 from methodzoo.shared.compress.targets import CONV_TYPES, replace_module
 from methodzoo.shared.errors import UserError
 
@@ -31,10 +36,8 @@ def compact(model: nn.Module) -> nn.Module:
     _compact_multihead_attention(new)
     head_counts = {name: (layout.heads_attribute, layout.head_dim)
                    for name, m in new.named_modules() if (layout := qkvo_layout(m)) is not None}
-    for module in list(new.modules()):
-        if parametrize.is_parametrized(module):
-            for name in list(module.parametrizations):
-                _slice_tensor(module, name)
+    for _, module, name in parametrized_tensors(new):
+        _slice_tensor(module, name)
     for module in new.modules():
         _update_sizes(module)
     for name, (attribute, head_dim) in head_counts.items():
@@ -85,7 +88,7 @@ def _slice_tensor(module: nn.Module, name: str) -> None:
         if not hasattr(other, "sliced"):
             raise UserError(f"compact: {type(module).__name__}.{name} also has a {type(other).__name__}, which "
                             "cannot be resized; compact before quantizing")
-    original = module.parametrizations[name].original
+    original = original_of(module, name)
     is_parameter = isinstance(original, nn.Parameter)
     requires_grad = original.requires_grad
     remove_(module, name, leave_parametrized=False)

@@ -91,7 +91,8 @@ def fake_quantize(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor
     dequantized = (rounded.clamp(low, high) - zero_point) * scale
     inside = (scaled >= low - 0.5) & (scaled <= high + 0.5)
     passthrough = torch.where(inside, x, x.detach())
-    return passthrough + (dequantized - passthrough).detach()
+    # ``p − sg(p)`` is exactly 0: the value is exactly on the grid, the gradient passes through
+    return dequantized.detach() + (passthrough - passthrough.detach())
 
 
 def _channel_view(weight: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
@@ -138,6 +139,9 @@ class ActivationFakeQuantizer(nn.Module):
     and set from calibration batches by :func:`calibrate` (post-training quantization).
     """
 
+    minimum: torch.Tensor
+    maximum: torch.Tensor
+
     def __init__(self, bits: int, symmetric: bool = True, momentum: float = 0.01) -> None:
         super().__init__()
         self.bits = bits
@@ -174,7 +178,8 @@ class ActivationFakeQuantizer(nn.Module):
 def quantize_input_hook(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Forward pre-hook applying ``module.input_quantizer`` to the first input (a module-level
     function, so deep copies of the model keep working)."""
-    return (module.input_quantizer(args[0]), *args[1:])
+    quantizer = module.get_submodule("input_quantizer")
+    return (quantizer(args[0]), *args[1:])
 
 
 @torch.no_grad()

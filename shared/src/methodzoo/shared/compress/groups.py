@@ -179,10 +179,10 @@ def _is_flatten(node: fx.Node, modules: dict[str, nn.Module]) -> bool:
     if (node.op == "call_function" and node.target is torch.flatten) or (node.op == "call_method" and node.target == "flatten"):
         start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
         end = node.args[2] if len(node.args) > 2 else node.kwargs.get("end_dim", -1)
-        return start == 1 and end == -1
+        return bool(start == 1 and end == -1)
     if node.op == "call_method" and node.target in ("view", "reshape"):
         shape = node.args[1:] if len(node.args) > 2 else (node.args[1] if len(node.args) > 1 else ())
-        return isinstance(shape, (tuple, list)) and len(shape) == 2 and shape[1] == -1
+        return bool(isinstance(shape, (tuple, list)) and len(shape) == 2 and shape[1] == -1)
     return False
 
 

@@ -67,6 +67,9 @@ def torch_ao_available() -> bool:
 class Int8Linear(nn.Module):
     """``y = (q(x) · W_q) · s_x · s_W + b`` with int8 ``q(x)``, ``W_q`` and an int32 product."""
 
+    weight_int8: torch.Tensor
+    weight_scale: torch.Tensor
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: torch.device | str | None = None) -> None:
         super().__init__()

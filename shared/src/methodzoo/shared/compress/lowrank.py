@@ -17,6 +17,7 @@ factorisation would not reduce its parameters (``only_if_smaller``). Fine-tune a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -103,16 +104,17 @@ def factorize_linear(layer: nn.Linear, config: LowRank) -> nn.Module:
     second = nn.Linear(k, m, bias=layer.bias is not None, device=layer.weight.device, dtype=layer.weight.dtype)
     first.weight.copy_(A)
     second.weight.copy_(B)
-    if layer.bias is not None:
+    if layer.bias is not None and second.bias is not None:
         second.bias.copy_(layer.bias)
     return FactorizedLinear(first, second)
 
 
 def _conv_like(layer: nn.Conv2d, in_channels: int, out_channels: int, kernel: bool, bias: bool) -> nn.Conv2d:
     if kernel:
-        return nn.Conv2d(in_channels, out_channels, layer.kernel_size, layer.stride, layer.padding,  # type: ignore[arg-type]
-                         layer.dilation, bias=bias, padding_mode=layer.padding_mode,
-                         device=layer.weight.device, dtype=layer.weight.dtype)
+        kernel_size, stride, padding, dilation = (cast(Any, v) for v in (layer.kernel_size, layer.stride,
+                                                                         layer.padding, layer.dilation))
+        return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, bias=bias,
+                         padding_mode=layer.padding_mode, device=layer.weight.device, dtype=layer.weight.dtype)
     return nn.Conv2d(in_channels, out_channels, 1, bias=bias, device=layer.weight.device, dtype=layer.weight.dtype)
 
 
@@ -129,7 +131,7 @@ def factorize_pointwise(layer: nn.Conv2d, config: LowRank) -> nn.Module:
     second = nn.Conv2d(k, m, 1, bias=layer.bias is not None, device=weight.device, dtype=weight.dtype)
     first.weight.copy_(A[:, :, None, None])
     second.weight.copy_(B[:, :, None, None])
-    if layer.bias is not None:
+    if layer.bias is not None and second.bias is not None:
         second.bias.copy_(layer.bias)
     return FactorizedLinear(first, second)
 
@@ -176,7 +178,7 @@ def factorize_conv(layer: nn.Conv2d, config: LowRank) -> nn.Module:
     reduce.weight.copy_(u_in.T[:, :, None, None])
     middle.weight.copy_(core)
     expand.weight.copy_(u_out[:, :, None, None])
-    if layer.bias is not None:
+    if layer.bias is not None and expand.bias is not None:
         expand.bias.copy_(layer.bias)
     return Tucker2Conv(reduce, middle, expand)
 

@@ -34,6 +34,8 @@ from methodzoo.shared.errors import UserError
 class Mask(nn.Module):
     """Element-wise mask: ``weight = original * mask`` (``mask`` a bool buffer, True = kept)."""
 
+    mask: torch.Tensor
+
     def __init__(self, mask: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("mask", mask.detach().to(torch.bool).clone())
@@ -52,6 +54,9 @@ class ChannelMask(nn.Module):
     ``keep`` is a bool vector with one entry per slice. ``dim`` is also stored as a buffer so a
     saved state dict says which dimension was pruned.
     """
+
+    keep: torch.Tensor
+    dim_index: torch.Tensor
 
     def __init__(self, dim: int, keep: torch.Tensor) -> None:
         super().__init__()
@@ -206,7 +211,7 @@ def keep_largest(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
 def keep_largest_per_row(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
     """:func:`keep_largest` within each row of a ``(rows, columns)`` score matrix (Wanda's
     per-output comparison group)."""
-    rows, columns = scores.shape
+    columns = scores.shape[1]
     pruned = round(sparsity * columns)
     keep = torch.ones_like(scores, dtype=torch.bool)
     if pruned > 0:

@@ -46,6 +46,8 @@ class MovementPruning(LayerSelection):
 class MovementMask(nn.Module):
     """Parametrization ``W ↦ W ⊙ (TopK(S) + S − sg(S))`` with learnable scores ``S``."""
 
+    sparsity: torch.Tensor
+
     def __init__(self, shape: torch.Size, sparsity: float, device: torch.device | None = None) -> None:
         super().__init__()
         self.scores = nn.Parameter(torch.zeros(shape, device=device))
@@ -81,7 +83,7 @@ def fix_masks_(model: nn.Module) -> nn.Module:
     """Replace every movement mask by a fixed :class:`~.masks.Mask` of its current top-k (the
     scores are dropped; the trained weights and the mask remain)."""
     for _, module, name in parametrized_tensors(model):
-        chain = list(module.parametrizations[name])
+        chain = parametrizations_of(module, name)
         movement = [p for p in chain if isinstance(p, MovementMask)]
         if not movement:
             continue

@@ -142,13 +142,11 @@ class InputStatistics:
         return 2.0 * self.gram / max(self.tokens, 1)
 
 
-def _eligible(target: Target, method: str) -> bool:
+def _eligible(target: Target) -> bool:
+    """Linear layers and ungrouped, zero-padded 1-d/2-d convolutions."""
     module = target.module
-    if isinstance(module, nn.Linear):
-        return True
-    if isinstance(module, (nn.Conv1d, nn.Conv2d)) and module.groups == 1 and module.padding_mode == "zeros":
-        return True
-    return False
+    convolution = isinstance(module, (nn.Conv1d, nn.Conv2d)) and module.groups == 1 and module.padding_mode == "zeros"
+    return isinstance(module, nn.Linear) or convolution
 
 
 def _run(model: nn.Module, batches: Sequence[Any]) -> None:
@@ -213,7 +211,7 @@ def sparsegpt_prune(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float
     """SparseGPT on one ``(rows, columns)`` weight: the updated weights and the kept mask."""
     W = weight.detach().to("cpu", torch.float64).clone()
     H = hessian.to(torch.float64).clone()
-    rows, columns = W.shape
+    columns = W.shape[1]
     dead = torch.diag(H) == 0  # inputs that are always zero: any weight there is free to prune
     H[dead, dead] = 1.0
     W[:, dead] = 0.0
@@ -281,8 +279,8 @@ def _one_shot(model: nn.Module, config: Wanda | SparseGPT, calibration: Calibrat
     if not batches:
         raise ConfigError(f"{name}: the calibration data is empty")
     targets = selected_targets(model, config)
-    left = [t.qualified_name for t in targets if not _eligible(t, name)]
-    targets = [t for t in targets if _eligible(t, name)]
+    left = [t.qualified_name for t in targets if not _eligible(t)]
+    targets = [t for t in targets if _eligible(t)]
     if config.pattern is not None:
         targets = n_of_m_targets(targets, config.pattern[1], name)
     if left:

@@ -9,6 +9,8 @@ registration and removal here first gives the module a class of its own.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -38,17 +40,28 @@ def remove_(module: nn.Module, name: str, *, leave_parametrized: bool = True) ->
         parametrize.remove_parametrizations(module, name, leave_parametrized=leave_parametrized)
 
 
+def parametrization_list(module: nn.Module, name: str) -> Any:
+    """``module.parametrizations[name]`` (a ``ParametrizationList``: the parametrizations, innermost
+    first, and ``original``, the stored tensor)."""
+    return cast(Any, module).parametrizations[name]
+
+
+def parametrized_names(module: nn.Module) -> list[str]:
+    """The names of ``module``'s parametrized tensors."""
+    return list(cast(Any, module).parametrizations) if parametrize.is_parametrized(module) else []
+
+
 def parametrizations_of(module: nn.Module, name: str) -> list[nn.Module]:
     """The parametrizations applied to ``module.<name>``, innermost first (empty when none)."""
     if not parametrize.is_parametrized(module, name):
         return []
-    return list(module.parametrizations[name])
+    return list(parametrization_list(module, name))
 
 
 def original_of(module: nn.Module, name: str) -> torch.Tensor:
     """The stored tensor behind ``module.<name>`` (the tensor itself when not parametrized)."""
     if parametrize.is_parametrized(module, name):
-        return module.parametrizations[name].original
+        return cast(torch.Tensor, parametrization_list(module, name).original)
     value = getattr(module, name)
     assert isinstance(value, torch.Tensor)
     return value
@@ -57,4 +70,4 @@ def original_of(module: nn.Module, name: str) -> torch.Tensor:
 def parametrized_tensors(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     """``(module name, module, tensor name)`` for every parametrized tensor of ``model``."""
     return [(module_name, module, name) for module_name, module in model.named_modules()
-            if parametrize.is_parametrized(module) for name in module.parametrizations]
+            for name in parametrized_names(module)]

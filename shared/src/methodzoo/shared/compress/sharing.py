@@ -24,7 +24,7 @@ from torch import nn
 
 from methodzoo.shared.compress.huffman import huffman_bits
 from methodzoo.shared.compress.masks import bake_, effective_mask
-from methodzoo.shared.compress.parametrized import parametrizations_of, register_
+from methodzoo.shared.compress.parametrized import original_of, parametrizations_of, register_
 from methodzoo.shared.compress.targets import LayerSelection, Target, find_targets, kind_of
 from methodzoo.shared.config import check
 from methodzoo.shared.errors import UserError
@@ -82,6 +82,9 @@ def kmeans_1d(values: torch.Tensor, clusters: int, init: str = "linear", iterati
 class SharedWeight(nn.Module):
     """Parametrization whose stored tensor is the codebook: ``W = codebook[indices] (⊙ mask)``."""
 
+    indices: torch.Tensor
+    mask: torch.Tensor | None
+
     def __init__(self, indices: torch.Tensor, codebook: torch.Tensor, mask: torch.Tensor | None) -> None:
         super().__init__()
         dtype = torch.uint8 if int(codebook.numel()) <= 256 else torch.int16
@@ -102,7 +105,7 @@ class SharedWeight(nn.Module):
 
 def codebook_of(module: nn.Module, name: str) -> torch.Tensor:
     """The trainable codebook of a shared weight."""
-    return module.parametrizations[name].original
+    return original_of(module, name)
 
 
 @torch.no_grad()

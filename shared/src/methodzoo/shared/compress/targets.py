@@ -88,7 +88,7 @@ def find_targets(model: nn.Module, selection: LayerSelection | None = None,
     allowed = set(selection.kinds if selection is not None else KINDS)
     if kinds is not None:
         allowed &= set(kinds)
-    found = []
+    found: list[Target] = []
     for name, module in model.named_modules():
         kind = kind_of(module)
         if kind is None or kind not in allowed or (selection is not None and not selection.selects(name)):

@@ -14,7 +14,12 @@ from methodzoo.shared.testing.formats import (
     write_uci_har,
     write_wisdm_raw,
 )
-from methodzoo.shared.testing.models import QKVOAttention, ResidualBlock, TinyConvNet, randomize_batchnorm_
+from methodzoo.shared.testing.models import (
+    QKVOAttention,
+    ResidualBlock,
+    TinyConvNet,
+    randomize_batchnorm_,
+)
 from methodzoo.shared.testing.stats import binomial_band
 from methodzoo.shared.testing.triton import run_in_triton_interpreter, skip_without_triton
 

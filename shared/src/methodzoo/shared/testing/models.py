@@ -72,6 +72,7 @@ def randomize_batchnorm_(model: nn.Module, generator: torch.Generator | None = N
     for module in model.modules():
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
             size = module.num_features
+            assert module.running_mean is not None and module.running_var is not None
             module.running_mean.copy_(torch.randn(size, generator=generator))
             module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
             module.weight.copy_(torch.randn(size, generator=generator))
