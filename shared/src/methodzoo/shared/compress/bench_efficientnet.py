@@ -87,28 +87,35 @@ def fidelity(name: str, dense_logits: torch.Tensor, model: nn.Module, x: torch.T
 def run_efficientnet(settings: BenchSettings, seed: int) -> list[Fidelity]:
     """Dense and compressed EfficientNet-Lite0 on the offline photos."""
     classifier = load_pretrained("efficientnet-lite0")
-    dense, preprocessing = classifier.model.eval(), classifier.preprocessing
+    dense, preprocessing = classifier.model.eval(), classifier.preprocess
     photos = offline_photos()[: settings.photos]
     x = preprocessing([p.image for p in photos])
     crops = calibration_crops([p.image for p in photos], preprocessing, settings.calibration_crops, seed)
     batches = [crops[i:i + 8] for i in range(0, len(crops), 8)]
     dense_logits = _logits(dense, x)
     dense_effective = parameter_count(dense).effective
+    sequential = settings.sequential_one_shot
     variants: list[tuple[str, Callable[[nn.Module], nn.Module], str]] = [
         ("PTQ 8-bit weights + activations", lambda m: calibrate(quantize_(m, FakeQuant(bits=8, activation_bits=8)), batches),
          "per-channel symmetric weights, per-tensor activations, min/max calibration on the crops"),
         ("PTQ 4-bit weights", lambda m: quantize_(m, FakeQuant(bits=4)), "per-channel symmetric, no calibration"),
-        ("magnitude 50% (global)", lambda m: prune_(m, MagnitudePruning(0.5)), "no retraining"),
-        ("Wanda 50%", lambda m: prune_(m, Wanda(sparsity=0.5, sequential=settings.sequential_one_shot),
-                                        calibration=batches), "depthwise convolutions left dense"),
-        ("Wanda 2:4", lambda m: prune_(m, Wanda(pattern=(2, 4), sequential=settings.sequential_one_shot),
-                                       calibration=batches), "layers with inputs not a multiple of 4 left dense"),
+    ]
+    for sparsity in settings.efficientnet_sparsities:
+        variants += [
+            (f"magnitude {sparsity:.0%} (global)", lambda m, s=sparsity: prune_(m, MagnitudePruning(s)), ""),
+            (f"Wanda {sparsity:.0%}", lambda m, s=sparsity: prune_(m, Wanda(sparsity=s, sequential=sequential),
+                                                                  calibration=batches),
+             "depthwise convolutions left dense"),
+        ]
+        if settings.sparsegpt:
+            variants.append((f"SparseGPT {sparsity:.0%}", lambda m, s=sparsity: prune_(
+                m, SparseGPT(sparsity=s, sequential=sequential), calibration=batches), "depthwise convolutions left dense"))
+    variants += [
+        ("Wanda 2:4", lambda m: prune_(m, Wanda(pattern=(2, 4), sequential=sequential), calibration=batches),
+         "layers with inputs not a multiple of 4 left dense"),
         ("SVD energy 0.95 (1×1 convs, classifier)", lambda m: factorize_(m, LowRank(energy=0.95, include=POINTWISE)),
          "only layers the factorisation shrinks"),
     ]
-    if settings.sparsegpt:
-        variants.insert(4, ("SparseGPT 50%", lambda m: prune_(m, SparseGPT(sparsity=0.5, sequential=settings.sequential_one_shot),
-                                                                 calibration=batches), "depthwise convolutions left dense"))
     results = [fidelity("dense", dense_logits, dense, x, dense_effective)]
     for name, apply, note in variants:
         import warnings

@@ -28,7 +28,8 @@ class BenchSettings(Config):
     kd_temperature: float = 4.0
     kd_weight: float = 0.9
     photos: int = 17
-    calibration_crops: int = 16
+    calibration_crops: int = 8
+    efficientnet_sparsities: tuple[float, ...] = (0.3,)
     sequential_one_shot: bool = False
     sparsegpt: bool = False
     threads: int = 1
@@ -38,10 +39,12 @@ class BenchSettings(Config):
         check(self.train_steps >= 1 and self.finetune_steps >= 2, "need train_steps >= 1 and finetune_steps >= 2")
         check(1 <= self.photos <= 17, "photos must be in 1..17 (the offline photos), got {}", self.photos)
         check(self.threads >= 1, "threads must be >= 1, got {}", self.threads)
+        check(all(0 < s < 1 for s in self.efficientnet_sparsities), "efficientnet_sparsities must be in (0, 1)")
 
 
 PROFILES = Profiles(
     quick=BenchSettings(),
     full=BenchSettings(seeds=3, train_steps=2000, finetune_steps=600, timing_rounds=100, calibration_crops=64,
+                       efficientnet_sparsities=(0.3, 0.5),
                        sequential_one_shot=True, sparsegpt=True),
 )
