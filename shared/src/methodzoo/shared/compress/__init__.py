@@ -51,6 +51,7 @@ from methodzoo.shared.compress.fakequant import (
 )
 from methodzoo.shared.compress.filters import CReLU, DepthwiseSeparableConv2d
 from methodzoo.shared.compress.flops import FlopCount, count_flops
+from methodzoo.shared.compress.hashing import HashedLinear
 from methodzoo.shared.compress.huffman import HuffmanCode, entropy_bits, huffman_code
 from methodzoo.shared.compress.int8 import BackendUnavailableError, Int8Dynamic, Int8Linear
 from methodzoo.shared.compress.lowrank import FactorizedLinear, LowRank, Tucker2Conv, factorize_
@@ -68,7 +69,7 @@ from methodzoo.shared.compress.prune import MagnitudePruning, prune_
 from methodzoo.shared.compress.quantize import quantize_
 from methodzoo.shared.compress.schedules import PruningSchedule, ScheduledPruning
 from methodzoo.shared.compress.sharing import SharedWeight, WeightSharing, kmeans_1d
-from methodzoo.shared.compress.structured import StructuredPruning
+from methodzoo.shared.compress.structured import StructuredPruning, group_sparsity_penalty
 from methodzoo.shared.compress.targets import LayerSelection
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "FakeQuant",
     "FeatureTap",
     "FlopCount",
+    "HashedLinear",
     "HintRegressor",
     "HuffmanCode",
     "Int8Dynamic",
@@ -118,6 +120,7 @@ __all__ = [
     "factorize_",
     "fake_quantize",
     "fix_masks_",
+    "group_sparsity_penalty",
     "hint_loss",
     "huffman_code",
     "kmeans_1d",

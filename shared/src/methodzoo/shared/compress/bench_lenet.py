@@ -195,6 +195,10 @@ class LeNetExperiment:
         self._record("depthwise-separable LeNet", "compact filters",
                      self._fit(separable, s.train_steps, s.lr, seed), seed)
         with seeded(seed):
+            hashed = LeNet5(hashed=0.125)
+        self._record("HashedNets FC (1/8)", "sharing (hashing)", self._fit(hashed, s.train_steps, s.lr, seed), seed,
+                     note="FC layers hashed to 1/8 of their weights, trained from scratch")
+        with seeded(seed):
             student = LeNet5(width=0.5)
         scratch = copy.deepcopy(student)
         teacher = dense.eval()

@@ -83,3 +83,17 @@ def _structured(model: nn.Module, config: StructuredPruning, calibration: Calibr
         keep = torch.ones(group.channels, dtype=torch.bool)
         keep[torch.topk(scores, pruned, largest=False).indices] = False
         mask_group_(model, group, keep)
+
+
+def group_sparsity_penalty(model: nn.Module, unit: Unit = "filter") -> torch.Tensor:
+    """The group-lasso regulariser ``Σ_g ‖w_g‖₂`` over every channel of every prunable group of
+    ``unit`` (the weights a structured mask would remove together), differentiable: add
+    ``λ · group_sparsity_penalty(model)`` to the loss to drive whole channels to zero."""
+    total: torch.Tensor | None = None
+    for group in find_groups(model, unit):
+        squares = sum(_channel_view(model, piece, group.channels).pow(2).sum(1) for piece in group.slices)
+        norms = torch.as_tensor(squares).clamp_min(1e-30).sqrt().sum()
+        total = norms if total is None else total + norms
+    if total is None:
+        raise UserError(f"group_sparsity_penalty: no prunable {unit} groups in this model")
+    return total
