@@ -16,18 +16,25 @@ the backend exists. Each outcome is a verdict, reported whether it held or not.
 
 from __future__ import annotations
 
+import copy
 import re
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import torch
+from torch import nn
 
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table, Verdict
 from methodzoo.shared.compress.bench_efficientnet import Fidelity, run_efficientnet
 from methodzoo.shared.compress.bench_lenet import Arm, LeNetExperiment, load_digits
 from methodzoo.shared.compress.bench_settings import PROFILES, BenchSettings
+from methodzoo.shared.compress.int8 import Int8Dynamic, int_mm_available, torch_ao_available
+from methodzoo.shared.compress.quantize import quantize_
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.timing import interleaved_timing
 
 PRUNED = "magnitude 90% cubic"
 KMEANS = "k-means 4-bit"
@@ -52,6 +59,22 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+@torch.no_grad()
+def int8_large_linear(rounds: int, batch: int = 64) -> dict[str, float]:
+    """δ of int8 on one layer of EfficientNet-Lite0's classifier size (1280 → 1000), where the
+    product, not the per-call overhead, dominates: ours and torch.ao against fp32."""
+    with seeded(0):
+        dense = nn.Linear(1280, 1000)
+    x = torch.randn(batch, 1280, generator=torch.Generator().manual_seed(0))
+    calls: dict[str, nn.Module] = {"fp32": dense}
+    if int_mm_available():
+        calls["ours"] = quantize_(nn.Sequential(copy.deepcopy(dense)), Int8Dynamic(engine="int_mm"))
+    if torch_ao_available():
+        calls["torch.ao"] = quantize_(nn.Sequential(copy.deepcopy(dense)), Int8Dynamic(engine="torch.ao"))
+    timing = interleaved_timing({k: partial(m, x) for k, m in calls.items()}, rounds=rounds, warmup=max(3, rounds // 10))
+    return {name: timing.ratio("fp32", name) for name in calls if name != "fp32"}
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -65,7 +88,8 @@ def run(ctx: BenchContext) -> BenchResult:
         experiment.account(settings.timing_rounds)
         peers = {"prune": experiment.peers_pruning(settings.timing_rounds),
                  "int8": experiment.peers_int8(settings.timing_rounds),
-                 "structured": experiment.peers_structured(settings.timing_rounds)}
+                 "structured": experiment.peers_structured(settings.timing_rounds),
+                 "int8_large_linear": int8_large_linear(settings.timing_rounds)}
     efficientnet = run_efficientnet(settings, ctx.seed)
     return assemble(ctx, settings, experiment, peers, efficientnet)
 
@@ -152,6 +176,8 @@ def _peer_metrics(peers: dict[str, Any]) -> dict[str, Any]:
         if name != "dense":
             out[f"peer_int8_acc_{slug(name)}"] = round(values["acc"], 4)
             out[f"peer_int8_delta_{slug(name)}"] = round(values["delta"], 3)
+    for name, delta in peers["int8_large_linear"].items():
+        out[f"delta_int8_linear_1280x1000_{slug(name)}"] = round(delta, 3)
     if "params_peer" in structured:
         out["peer_structured_params_ours"] = structured["params_ours"]
         out["peer_structured_params_torch_pruning"] = structured["params_peer"]
@@ -227,6 +253,10 @@ def _notes(settings: BenchSettings, experiment: LeNetExperiment, peers: dict[str
         f"fine-tuning: Adam, {settings.finetune_steps} steps at lr {settings.finetune_lr} (k-means: half); "
         f"training from scratch: {settings.train_steps} steps at lr {settings.lr}, batch {settings.batch_size}",
     ]
+    large = ", ".join(f"{name} {delta:.2f}" for name, delta in peers["int8_large_linear"].items())
+    notes.append("int8 δ on one 1280 → 1000 linear layer at batch 64 (EfficientNet-Lite0's classifier size), "
+                 f"fp32 / int8 time: {large or 'no int8 backend'}; LeNet-5's FC layers are too small for the "
+                 "int8 product to outweigh quantizing the activations")
     if "torchao_error" in experiment.peers:
         notes.append(f"torchao int8 peer unavailable: {experiment.peers['torchao_error']}")
     if "params_peer" not in peers["structured"]:

@@ -98,11 +98,15 @@ def run_efficientnet(settings: BenchSettings, seed: int) -> list[Fidelity]:
     variants: list[tuple[str, Callable[[nn.Module], nn.Module], str]] = [
         ("PTQ 8-bit weights + activations", lambda m: calibrate(quantize_(m, FakeQuant(bits=8, activation_bits=8)), batches),
          "per-channel symmetric weights, per-tensor activations, min/max calibration on the crops"),
+        ("PTQ 8-bit weights", lambda m: quantize_(m, FakeQuant(bits=8)), "per-channel symmetric, activations in fp32"),
         ("PTQ 4-bit weights", lambda m: quantize_(m, FakeQuant(bits=4)), "per-channel symmetric, no calibration"),
     ]
     for sparsity in settings.efficientnet_sparsities:
         variants += [
-            (f"magnitude {sparsity:.0%} (global)", lambda m, s=sparsity: prune_(m, MagnitudePruning(s)), ""),
+            (f"magnitude {sparsity:.0%} (global)", lambda m, s=sparsity: prune_(m, MagnitudePruning(s)),
+             "one threshold for all layers"),
+            (f"magnitude {sparsity:.0%} (per layer)", lambda m, s=sparsity: prune_(m, MagnitudePruning(s, scope="layer")),
+             "every layer to the same sparsity, as Wanda"),
             (f"Wanda {sparsity:.0%}", lambda m, s=sparsity: prune_(m, Wanda(sparsity=s, sequential=sequential),
                                                                   calibration=batches),
              "depthwise convolutions left dense"),

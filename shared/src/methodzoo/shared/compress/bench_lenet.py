@@ -133,6 +133,8 @@ class LeNetExperiment:
         self.dense_accuracy.append(accuracy(dense, self.data))
         if self.dense is None:
             self.dense = dense
+        self._record("dense + fine-tuning (control)", "control", self._finetune(copy.deepcopy(dense), seed), seed,
+                     note="what the fine-tuning steps alone give the dense model")
         self._pruning(dense, seed)
         self._quantization(dense, seed)
         self._low_rank(dense, seed)
