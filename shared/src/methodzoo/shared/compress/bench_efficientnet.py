@@ -10,7 +10,7 @@ how much each method changes the network, not generalisation.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from methodzoo.shared.compress.lowrank import LowRank, factorize_
 from methodzoo.shared.compress.oneshot import SparseGPT, Wanda
 from methodzoo.shared.compress.prune import MagnitudePruning, prune_
 from methodzoo.shared.compress.quantize import quantize_
+from methodzoo.shared.config import Config
 from methodzoo.shared.data.offline import offline_photos
 from methodzoo.shared.pretrained import load_pretrained
 from methodzoo.shared.seed import make_generator
@@ -84,6 +85,16 @@ def fidelity(name: str, dense_logits: torch.Tensor, model: nn.Module, x: torch.T
                     gflops, note)
 
 
+def compress(model: nn.Module, config: Config, calibration: list[torch.Tensor]) -> nn.Module:
+    """Apply one post-training compression: quantize (and calibrate), prune or factorise."""
+    if isinstance(config, FakeQuant):
+        quantize_(model, config)
+        return calibrate(model, calibration) if config.activation_bits is not None else model
+    if isinstance(config, LowRank):
+        return factorize_(model, config)
+    return prune_(model, config, calibration=calibration)
+
+
 def run_efficientnet(settings: BenchSettings, seed: int) -> list[Fidelity]:
     """Dense and compressed EfficientNet-Lite0 on the offline photos."""
     classifier = load_pretrained("efficientnet-lite0")
@@ -95,37 +106,31 @@ def run_efficientnet(settings: BenchSettings, seed: int) -> list[Fidelity]:
     dense_logits = _logits(dense, x)
     dense_effective = parameter_count(dense).effective
     sequential = settings.sequential_one_shot
-    variants: list[tuple[str, Callable[[nn.Module], nn.Module], str]] = [
-        ("PTQ 8-bit weights + activations", lambda m: calibrate(quantize_(m, FakeQuant(bits=8, activation_bits=8)), batches),
+    variants: list[tuple[str, Config, str]] = [
+        ("PTQ 8-bit weights + activations", FakeQuant(bits=8, activation_bits=8),
          "per-channel symmetric weights, per-tensor activations, min/max calibration on the crops"),
-        ("PTQ 8-bit weights", lambda m: quantize_(m, FakeQuant(bits=8)), "per-channel symmetric, activations in fp32"),
-        ("PTQ 4-bit weights", lambda m: quantize_(m, FakeQuant(bits=4)), "per-channel symmetric, no calibration"),
+        ("PTQ 8-bit weights", FakeQuant(bits=8), "per-channel symmetric, activations in fp32"),
+        ("PTQ 4-bit weights", FakeQuant(bits=4), "per-channel symmetric, no calibration"),
     ]
     for sparsity in settings.efficientnet_sparsities:
         variants += [
-            (f"magnitude {sparsity:.0%} (global)", lambda m, s=sparsity: prune_(m, MagnitudePruning(s)),
-             "one threshold for all layers"),
-            (f"magnitude {sparsity:.0%} (per layer)", lambda m, s=sparsity: prune_(m, MagnitudePruning(s, scope="layer")),
+            (f"magnitude {sparsity:.0%} (global)", MagnitudePruning(sparsity), "one threshold for all layers"),
+            (f"magnitude {sparsity:.0%} (per layer)", MagnitudePruning(sparsity, scope="layer"),
              "every layer to the same sparsity, as Wanda"),
-            (f"Wanda {sparsity:.0%}", lambda m, s=sparsity: prune_(m, Wanda(sparsity=s, sequential=sequential),
-                                                                  calibration=batches),
-             "depthwise convolutions left dense"),
+            (f"Wanda {sparsity:.0%}", Wanda(sparsity=sparsity, sequential=sequential), "depthwise convolutions left dense"),
         ]
         if settings.sparsegpt:
-            variants.append((f"SparseGPT {sparsity:.0%}", lambda m, s=sparsity: prune_(
-                m, SparseGPT(sparsity=s, sequential=sequential), calibration=batches), "depthwise convolutions left dense"))
+            variants.append((f"SparseGPT {sparsity:.0%}", SparseGPT(sparsity=sparsity, sequential=sequential),
+                             "depthwise convolutions left dense"))
     variants += [
-        ("Wanda 2:4", lambda m: prune_(m, Wanda(pattern=(2, 4), sequential=sequential), calibration=batches),
-         "layers with inputs not a multiple of 4 left dense"),
-        ("SVD energy 0.95 (1×1 convs, classifier)", lambda m: factorize_(m, LowRank(energy=0.95, include=POINTWISE)),
+        ("Wanda 2:4", Wanda(pattern=(2, 4), sequential=sequential), "layers with inputs not a multiple of 4 left dense"),
+        ("SVD energy 0.95 (1×1 convs, classifier)", LowRank(energy=0.95, include=POINTWISE),
          "only layers the factorisation shrinks"),
     ]
     results = [fidelity("dense", dense_logits, dense, x, dense_effective)]
-    for name, apply, note in variants:
-        import warnings
-
+    for name, config, note in variants:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "left dense" lists, summarised in the note
-            model = apply(copy.deepcopy(dense)).eval()
+            model = compress(copy.deepcopy(dense), config, batches).eval()
         results.append(fidelity(name, dense_logits, model, x, dense_effective, note))
     return results
