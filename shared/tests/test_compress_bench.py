@@ -4,7 +4,7 @@ import importlib.metadata
 
 import pytest
 
-from methodzoo.shared.bench import BENCHMARK_GROUP, Benchmark, BenchContext, Profiles
+from methodzoo.shared.bench import BENCHMARK_GROUP, BenchContext, Benchmark, Profiles
 
 
 def test_compress_benchmark_is_registered() -> None:

@@ -19,6 +19,7 @@ from torch import nn
 
 from methodzoo.shared.config import Config, check
 from methodzoo.shared.errors import ConfigError
+from methodzoo.shared.train import Trainer, TrainerOptions, TrainHistory
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,10 @@ class FeatureTap:
 
 def distill(teacher: nn.Module, student: nn.Module, config: Distillation,
             batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]], optimizer: torch.optim.Optimizer,
-            steps: int, **trainer_kwargs: object) -> object:
+            steps: int, options: TrainerOptions | None = None) -> TrainHistory:
     """Train ``student`` on Hinton's loss against the frozen ``teacher`` for ``steps`` steps with
-    the core :class:`~methodzoo.shared.train.Trainer`; ``batch(step)`` returns ``(inputs, labels)``.
-    Returns the trainer's history."""
-    from methodzoo.shared.train import Trainer
-
+    the core :class:`~methodzoo.shared.train.Trainer`; ``batch(step)`` returns ``(inputs, labels)``
+    (a pure function of the step, so a resumed run draws the same batches)."""
     teacher.eval()
 
     def loss(step: int) -> torch.Tensor:
@@ -135,5 +134,5 @@ def distill(teacher: nn.Module, student: nn.Module, config: Distillation,
             teacher_logits = teacher(inputs)
         return distillation_loss(student(inputs), teacher_logits, labels, config.temperature, config.weight)
 
-    trainer = Trainer(student, optimizer, config=config, **trainer_kwargs)  # type: ignore[arg-type]
+    trainer = Trainer(student, optimizer, options=options or TrainerOptions(progress=False), config=config)
     return trainer.fit(loss, steps)

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from methodzoo.shared.compress.masks import bake_
@@ -99,7 +100,10 @@ class Int8Linear(nn.Module):
         rows = x.reshape(-1, self.in_features).float()  # (M, K)
         scale = rows.abs().amax(1, keepdim=True).clamp_min(torch.finfo(torch.float32).tiny) / 127.0
         quantized = torch.round(rows / scale).clamp(-127, 127).to(torch.int8)
-        product = torch._int_mm(quantized, self.weight_int8.t())  # (M, N) int32
+        count = quantized.shape[0]
+        if quantized.is_cuda and count <= 16:  # the CUDA kernel needs more than 16 rows
+            quantized = F.pad(quantized, (0, 0, 0, 17 - count))
+        product = torch._int_mm(quantized, self.weight_int8.t())[:count]  # (M, N) int32
         out = product.float() * scale * self.weight_scale
         if self.bias is not None:
             out = out + self.bias

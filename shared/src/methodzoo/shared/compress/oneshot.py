@@ -124,12 +124,18 @@ class InputStatistics:
     """Streams ``Σ x_j²`` (Wanda) or ``Σ x xᵀ`` (SparseGPT) over a layer's calibration inputs."""
 
     def __init__(self, columns: int, hessian: bool) -> None:
+        self.columns = columns
         self.tokens = 0
         self.squares = torch.zeros(columns, dtype=torch.float64)
-        self.gram = torch.zeros(columns, columns, dtype=torch.float64) if hessian else None
+        self.gram: torch.Tensor | None = torch.zeros(columns, columns, dtype=torch.float64) if hessian else None
 
     def add(self, rows: torch.Tensor) -> None:
-        rows = rows.detach().to("cpu", torch.float64)
+        # float64 on the CPU; on an accelerator float32 where the activations already are
+        dtype = torch.float64 if rows.device.type == "cpu" else torch.float32
+        rows = rows.detach().to(dtype)
+        if self.squares.device != rows.device or self.squares.dtype != dtype:
+            self.squares = self.squares.to(rows.device, dtype)
+            self.gram = self.gram.to(rows.device, dtype) if self.gram is not None else None
         self.tokens += rows.shape[0]
         self.squares += rows.pow(2).sum(0)
         if self.gram is not None:
@@ -199,7 +205,7 @@ def execution_order(model: nn.Module, targets: Sequence[Target], batch: Any) -> 
 def wanda_mask(weight: torch.Tensor, squares: torch.Tensor, sparsity: float,
                pattern: tuple[int, int] | None) -> torch.Tensor:
     """Wanda's mask for a ``(rows, columns)`` weight given ``Σ x_j²`` per column."""
-    scores = weight.abs().double() * squares.sqrt().to(weight.device)
+    scores = weight.abs().to(squares.dtype) * squares.sqrt().to(weight.device)
     if pattern is not None:
         return keep_n_of_m(scores, *pattern)
     return keep_largest_per_row(scores, sparsity)
@@ -209,13 +215,14 @@ def sparsegpt_prune(weight: torch.Tensor, hessian: torch.Tensor, sparsity: float
                     pattern: tuple[int, int] | None, block_size: int = 128,
                     damping: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
     """SparseGPT on one ``(rows, columns)`` weight: the updated weights and the kept mask."""
-    W = weight.detach().to("cpu", torch.float64).clone()
-    H = hessian.to(torch.float64).clone()
+    dtype = torch.float64 if weight.device.type == "cpu" else torch.float32
+    W = weight.detach().to(dtype).clone()
+    H = hessian.to(weight.device, dtype).clone()
     columns = W.shape[1]
     dead = torch.diag(H) == 0  # inputs that are always zero: any weight there is free to prune
     H[dead, dead] = 1.0
     W[:, dead] = 0.0
-    H += damping * torch.diag(H).mean() * torch.eye(columns, dtype=H.dtype)
+    H += damping * torch.diag(H).mean() * torch.eye(columns, dtype=H.dtype, device=H.device)
     U = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True)
     pruned = torch.zeros_like(W, dtype=torch.bool)
     for start in range(0, columns, block_size):
