@@ -23,7 +23,7 @@ class BenchSettings(Config):
     lr: float = 2e-3
     finetune_lr: float = 5e-4
     test_size: int = 1000
-    timing_rounds: int = 30
+    timing_rounds: int = 50
     sharing_bits: int = 5
     kd_temperature: float = 4.0
     kd_weight: float = 0.9
