@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -36,6 +37,7 @@ from methodzoo.cud.training import fit
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import missing_extra
+from methodzoo.shared.timing import timed_call
 
 STEPS = (1, 2, 4, 8, 16)
 
@@ -116,29 +118,33 @@ def _log(message: str) -> None:
     print(f"[cud bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _with_one_step_stage(data: TrainingData, cud: CUDConfig, network: NetworkConfig, train: TrainConfig,
+                         device: torch.device, show: bool | None, name: str) -> nn.Module:
+    """The paper's pipeline at the same total iterations: ``cud`` for 75 %, the one-step stage after."""
+    first, second = _split(train.steps)
+    shorter = fit(data, cud, network, train.replace(steps=first), device=device, progress=show,
+                  description=f"{name} {data.name} (75%)")
+    stage = OneStepConfig(trajectory_steps=16, stage_indices=(8, 12, 16), steps_per_stage=max(1, second // 3),
+                          num_trajectories=min(5000, 40 * train.batch_size))
+    student = distill_one_step(shorter.sampling_model, stage, train.replace(steps=1), device=device,
+                               progress=show)
+    return student.ema_student or student.student
+
+
 def _train_methods(data: TrainingData, network: NetworkConfig, train: TrainConfig, device: torch.device,
                    show: bool | None, one_step: bool, log: dict[str, float]) -> dict[str, nn.Module]:
     models: dict[str, nn.Module] = {}
-    first, second = _split(train.steps)
     for name, cud in (("fm", CUDConfig.flow_matching()), ("cud", CUDConfig())):
-        start = time.perf_counter()
-        run = fit(data, cud, network, train, device=device, progress=show, description=f"{name} {data.name}")
-        models[name] = run.sampling_model
         key = f"train_seconds_{data.name}_{name}"
-        log[key] = time.perf_counter() - start
+        run, log[key] = timed_call(partial(fit, data, cud, network, train, device=device, progress=show,
+                                           description=f"{name} {data.name}"))
+        models[name] = run.sampling_model
         _log(f"{data.name}: trained {name} in {log[key]:.1f} s")
         if not one_step:
             continue
-        start = time.perf_counter()
-        shorter = fit(data, cud, network, train.replace(steps=first), device=device, progress=show,
-                      description=f"{name} {data.name} (75%)")
-        stage = OneStepConfig(trajectory_steps=16, stage_indices=(8, 12, 16), steps_per_stage=max(1, second // 3),
-                              num_trajectories=min(5000, 40 * train.batch_size))
-        student = distill_one_step(shorter.sampling_model, stage, train.replace(steps=1), device=device,
-                                   progress=show)
-        models[f"{name}1step"] = student.ema_student or student.student
         key = f"train_seconds_{data.name}_{name}1step"
-        log[key] = time.perf_counter() - start
+        models[f"{name}1step"], log[key] = timed_call(
+            partial(_with_one_step_stage, data, cud, network, train, device, show, name))
         _log(f"{data.name}: trained {name}1step in {log[key]:.1f} s")
     return models
 
@@ -174,9 +180,8 @@ def run(ctx: BenchContext) -> BenchResult:
     toy_train = TrainConfig(steps=profile.toy_steps, batch_size=profile.toy_batch, lr=1e-3,
                             ema_decay=profile.ema_decay, seed=ctx.seed)
     models = _train_methods(toy, toy_net, toy_train, device, show, one_step=True, log=timings)
-    start = time.perf_counter()
-    models["torchcfm"] = _train_torchcfm(toy, toy_net, toy_train, device, show)
-    timings[f"train_seconds_{profile.toy}_torchcfm"] = time.perf_counter() - start
+    models["torchcfm"], timings[f"train_seconds_{profile.toy}_torchcfm"] = timed_call(
+        partial(_train_torchcfm, toy, toy_net, toy_train, device, show))
     _log(f"trained torchcfm in {timings[f'train_seconds_{profile.toy}_torchcfm']:.1f} s")
     toy_scores, toy_samples = _evaluate(models, toy, profile.toy_samples, ctx.seed)
     _log("evaluated the 2-D models")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from methodzoo.famus.models import DeepCNN
 from methodzoo.famus.train import WARMUP_STEPS, evaluate, step_lr_schedule
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
+from methodzoo.shared.timing import InterleavedTiming, timed_call
 from methodzoo.shared.train import EpochBatches
 
 ARMS = ("ce", "mwnet", "famus")
@@ -72,11 +73,8 @@ def _build(train: TrainConfig, meta: MetaConfig, data: NoisyLabelData, seed: int
 
 def _timed_step(method: CrossEntropy, batch: tuple[torch.Tensor, ...], device: torch.device) -> dict[str, float]:
     method.timing = True
-    start = time.perf_counter()
-    out = method.train_step(*batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    record = {**method.last_timings, "iteration_ms": 1e3 * (time.perf_counter() - start)}
+    out, seconds = timed_call(lambda: method.train_step(*batch), device=device)
+    record = {**method.last_timings, "iteration_ms": 1e3 * seconds}
     if "active_layers" in out:
         record["active_layers"] = out["active_layers"]
     return record
@@ -122,6 +120,12 @@ def _train_lockstep(ctx: BenchContext, train: TrainConfig, meta: MetaConfig, dat
     return runs, methods, (selected / train.steps).tolist()
 
 
+def _in_turns(records: Mapping[str, Sequence[Mapping[str, float]]], key: str) -> InterleavedTiming:
+    """One phase's times (``key``, in ms) of methods that took turns step by step: the steps are
+    the rounds of an interleaved timing, whose ratio is the median of per-step ratios."""
+    return InterleavedTiming({name: tuple(record[key] / 1e3 for record in steps) for name, steps in records.items()})
+
+
 def _gate_sweep(ctx: BenchContext, famus: FaMUS, mwnet: MetaWeightNet, data: NoisyLabelData,
                 train: TrainConfig, repeats: int) -> list[list[Any]]:
     """Meta-step time with the gates pinned (all on / top K / bottom K / all off), each FaMUS
@@ -150,11 +154,11 @@ def _gate_sweep(ctx: BenchContext, famus: FaMUS, mwnet: MetaWeightNet, data: Noi
             pairs.append((result[id(famus)], result[id(mwnet)]))
             step += 1
         pairs = pairs[1:]  # the first pair after a change of gates is a warm-up
+        records = {"famus": [f for f, _ in pairs], "mwnet": [m for _, m in pairs]}
+        meta_step, meta_backward = _in_turns(records, "meta_ms"), _in_turns(records, "meta_backward_ms")
         rows.append([f"FaMUS gates pinned: {label}", sum(gates),
-                     round(statistics.median(f["meta_ms"] for f, _ in pairs), 2),
-                     round(statistics.median(f["meta_ms"] / m["meta_ms"] for f, m in pairs), 3),
-                     round(statistics.median(f["meta_backward_ms"] for f, _ in pairs), 2),
-                     round(statistics.median(f["meta_backward_ms"] / m["meta_backward_ms"] for f, m in pairs), 3)])
+                     round(meta_step.median_ms("famus"), 2), round(meta_step.ratio("famus", "mwnet"), 3),
+                     round(meta_backward.median_ms("famus"), 2), round(meta_backward.ratio("famus", "mwnet"), 3)])
     famus.forced_gates = None
     return rows
 
@@ -188,8 +192,11 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
     def pooled(arm: str, key: str) -> list[float]:
         return [v for r in results[arm] for v in r.timings[key]]
 
+    def phase(key: str, arms: Sequence[str] = ARMS) -> InterleavedTiming:
+        return _in_turns({arm: [{key: v} for v in pooled(arm, key)] for arm in arms}, key)
+
     def ratio(key: str) -> float:
-        return statistics.median(f / m for f, m in zip(pooled("famus", key), pooled("mwnet", key), strict=True))
+        return phase(key, ("famus", "mwnet")).ratio("famus", "mwnet")
 
     metrics: dict[str, Any] = {}
     rows = []
@@ -203,12 +210,12 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
         metrics[f"acc_last_se_{arm}"] = round(last_se, 4)
         metrics[f"acc_best_std_{arm}"] = round(best_std, 4)
         metrics[f"acc_last_std_{arm}"] = round(last_std, 4)
-        metrics[f"iter_ms_{arm}"] = round(statistics.median(pooled(arm, "iteration_ms")), 2)
+        metrics[f"iter_ms_{arm}"] = round(phase("iteration_ms").median_ms(arm), 2)
         cells = ["-", "-", "-"]
         if arm != "ce":
             for key, name in (("virtual_ms", "virtual_step_ms"), ("meta_ms", "meta_step_ms"),
                               ("meta_backward_ms", "meta_backward_ms")):
-                metrics[f"{name}_{arm}"] = round(statistics.median(pooled(arm, key)), 2)
+                metrics[f"{name}_{arm}"] = round(phase(key, (arm,)).median_ms(arm), 2)
             cells = [f"{metrics[f'virtual_step_ms_{arm}']:.1f}", f"{metrics[f'meta_step_ms_{arm}']:.1f}",
                      f"{metrics[f'meta_backward_ms_{arm}']:.1f}"]
         active = f"{statistics.fmean(pooled(arm, 'active_layers')):.2f}" if arm == "famus" else "-"

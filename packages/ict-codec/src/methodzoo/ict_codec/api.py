@@ -7,9 +7,9 @@ multiple of 64 and the reconstruction is cropped back. ``compress`` writes the c
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from methodzoo.ict_codec.coding import BitstreamError
 from methodzoo.ict_codec.config import CodecConfig
 from methodzoo.ict_codec.model import AICT, ChannelWiseCodec, build_model, model_fingerprint
 from methodzoo.shared.errors import UserError
+from methodzoo.shared.timing import timed_call
 
 WEIGHTS_FORMAT = "methodzoo-ict-codec-weights"
 
@@ -174,12 +175,8 @@ def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: boo
     for name, image in images:
         x = image_to_tensor(image)
         pixels = int(x.shape[-2] * x.shape[-1])
-        start = time.perf_counter()
-        data = compress(model, image)
-        encode_ms = 1000 * (time.perf_counter() - start)
-        start = time.perf_counter()
-        x_dec = decompress_tensor(model, data)
-        decode_ms = 1000 * (time.perf_counter() - start)
+        data, encode_s = timed_call(partial(compress, model, image))
+        x_dec, decode_s = timed_call(partial(decompress_tensor, model, data))
         ref = reconstruct(model, image)
         exact = bool(torch.equal(ref["x_hat"].cpu(), x_dec.cpu()))
         if check_exact and not exact:
@@ -190,7 +187,7 @@ def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: boo
             "bpp": bits_per_pixel(len(data), pixels),
             "bpp_estimated": (ref["bits_y"] + ref["bits_z"]) / pixels,
             "psnr": float(psnr(x, x_rec)[0]),
-            "encode_ms": encode_ms, "decode_ms": decode_ms, "exact": exact,
+            "encode_ms": 1000 * encode_s, "decode_ms": 1000 * decode_s, "exact": exact,
             "scale_factor": ref["scale_factor"],
         }
         if min(x.shape[-2:]) > 160:

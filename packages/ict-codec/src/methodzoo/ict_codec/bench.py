@@ -10,9 +10,9 @@ hundred steps (tiny-scale results, far from the paper's 2M steps); full profile:
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.timing import interleaved_timing, timed_call
 
 TEST_PHOTOS = ("astronaut", "coffee", "chelsea", "china")
 
@@ -111,7 +112,7 @@ def _bd_rate(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tu
 
 @dataclass(frozen=True)
 class TimedCodec:
-    """What the timing loop runs: ``decode(encode(input))`` for each input."""
+    """What the timing loop runs on each input: ``encode(input)`` and ``decode`` of its code."""
 
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
@@ -119,29 +120,28 @@ class TimedCodec:
 
 
 def _interleaved_timings(codecs: dict[str, TimedCodec], rounds: int) -> dict[str, dict[str, float]]:
-    """Median encode and decode wall time (ms) of each codec, and its median decode time relative
-    to the first codec's on the same input in the same round.
+    """Median encode and decode wall time (ms) of each codec over inputs and rounds, and the median
+    over (input, round) of the first codec's decode time over this codec's.
 
-    The codecs take turns input by input, so a slow spell of a shared machine hits them alike.
+    Input by input, every codec's encode and decode take turns, round by round (the core's
+    :func:`~methodzoo.shared.timing.interleaved_timing`, one warm-up call each), so a slow spell of
+    a shared machine hits them alike. Decode is timed on the input's code made once beforehand:
+    encoding is deterministic, so it decodes the same bytes as after each timed encode.
     """
-    samples: dict[str, dict[str, list[float]]] = {name: {"encode": [], "decode": [], "ratio": []} for name in codecs}
-    for codec in codecs.values():
-        for item in codec.inputs:
-            codec.decode(codec.encode(item))  # warm-up: caches, allocator, lazy tables
     reference = next(iter(codecs))
-    for _ in range(rounds):
-        for index in range(len(codecs[reference].inputs)):
-            decode_ms = {}
-            for name, codec in codecs.items():
-                start = time.perf_counter()
-                coded = codec.encode(codec.inputs[index])
-                samples[name]["encode"].append(1000 * (time.perf_counter() - start))
-                start = time.perf_counter()
-                codec.decode(coded)
-                decode_ms[name] = 1000 * (time.perf_counter() - start)
-                samples[name]["decode"].append(decode_ms[name])
-            for name in codecs:
-                samples[name]["ratio"].append(decode_ms[reference] / decode_ms[name])
+    samples: dict[str, dict[str, list[float]]] = {name: {"encode": [], "decode": [], "ratio": []} for name in codecs}
+    for index in range(len(codecs[reference].inputs)):
+        calls: dict[str, Callable[[], Any]] = {}
+        for name, codec in codecs.items():
+            item = codec.inputs[index]
+            calls[f"{name} encode"] = partial(codec.encode, item)
+            calls[f"{name} decode"] = partial(codec.decode, codec.encode(item))
+        times = interleaved_timing(calls, rounds=rounds, warmup=1).times_s
+        for name in codecs:
+            samples[name]["encode"] += [1000 * t for t in times[f"{name} encode"]]
+            samples[name]["decode"] += [1000 * t for t in times[f"{name} decode"]]
+            samples[name]["ratio"] += [r / t for r, t in zip(times[f"{reference} decode"], times[f"{name} decode"],
+                                                             strict=True)]
     return {name: {f"{key}_ms" if key != "ratio" else "ref_over_this": float(np.median(values))
                    for key, values in parts.items()} for name, parts in samples.items()}
 
@@ -202,9 +202,9 @@ def _train_chain(job: tuple[str, Profile, int, str]) -> dict[str, Any]:
         steps = profile.base_steps if i == 0 else profile.finetune_steps
         config = TrainConfig(lmbda=lmbda, loss_form="compressai", steps=steps, batch_size=profile.batch_size,
                              patch_size=profile.patch_size, lr=profile.lr, seed=seed + i, checkpoint_every=0)
-        start = time.perf_counter()
-        fit(model, photos, config, progress=False, device=device, description=f"{kind} λ={lmbda}")
-        stages.append({"lmbda": lmbda, "steps": steps, "train_seconds": time.perf_counter() - start,
+        _, seconds = timed_call(partial(fit, model, photos, config, progress=False, device=device,
+                                        description=f"{kind} λ={lmbda}"))
+        stages.append({"lmbda": lmbda, "steps": steps, "train_seconds": seconds,
                        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}})
     return {"kind": kind, "params": parameter_count(model), "stages": stages}
 

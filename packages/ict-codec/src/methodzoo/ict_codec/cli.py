@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +64,14 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _compress(args: argparse.Namespace) -> int:
-    import time
-
     from methodzoo.ict_codec.api import compress
     from methodzoo.shared.data import load_image
     from methodzoo.shared.io import atomic_write_bytes
+    from methodzoo.shared.timing import timed_call
 
     model = _load(args)
     image = load_image(args.input)
-    start = time.perf_counter()
-    data = compress(model, image)
-    seconds = time.perf_counter() - start
+    data, seconds = timed_call(partial(compress, model, image))
     atomic_write_bytes(args.output, data)
     h, w = image.shape[:2]
     result = {"input": args.input, "output": args.output, "bytes": len(data), "height": h, "width": w,
@@ -84,20 +82,17 @@ def _compress(args: argparse.Namespace) -> int:
 
 
 def _decompress(args: argparse.Namespace) -> int:
-    import time
-
     from PIL import Image
 
     from methodzoo.ict_codec.api import decompress
     from methodzoo.shared.io import atomic_write
+    from methodzoo.shared.timing import timed_call
 
     model = _load(args)
     path = Path(args.input)
     if not path.is_file():
         raise UserError(f"bitstream file {path} does not exist")
-    start = time.perf_counter()
-    image = decompress(model, path.read_bytes())
-    seconds = time.perf_counter() - start
+    image, seconds = timed_call(partial(decompress, model, path.read_bytes()))
     atomic_write(args.output, lambda temp: Image.fromarray(image).save(temp, format="PNG"))
     result = {"input": args.input, "output": args.output, "height": image.shape[0], "width": image.shape[1],
               "decode_ms": 1000 * seconds}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,12 @@ import torch
 
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
+from methodzoo.shared.memory import peak_memory
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.timing import time_call, timed_call
 from methodzoo.tint.auxiliary import aux_spec
 from methodzoo.tint.config import TinTConfig
-from methodzoo.tint.evaluation import evaluate_tint, measure
+from methodzoo.tint.evaluation import evaluate_tint
 from methodzoo.tint.model import build_tint, tint_parameter_count
 from methodzoo.tint.reference import dynamic_eval_step, simulate_one_step
 from methodzoo.tint.text import (
@@ -74,10 +77,8 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
 
     folder = spec_.submodule_search_locations[0]
     gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    start = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf).eval()
+    model, load_seconds = timed_call(lambda: AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf).eval())
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    load_seconds = time.perf_counter() - start
     _, held = split_documents()
     g = torch.Generator().manual_seed(ctx.seed + 7)
 
@@ -128,10 +129,8 @@ def run(ctx: BenchContext) -> BenchResult:
     aux = tiny_gpt2(hidden=64, layers=3 if quick else 4, heads=4, context=LENGTH, seed=ctx.seed).to(device)
     steps = 200 if quick else 1000
     batch_size = 16
-    start = time.perf_counter()
-    losses = pretrain(aux, train_tokens, steps=steps, batch_size=batch_size, length=LENGTH, seed=ctx.seed,
-                      progress=ctx.progress)
-    pretrain_seconds = time.perf_counter() - start
+    losses, pretrain_seconds = timed_call(lambda: pretrain(
+        aux, train_tokens, steps=steps, batch_size=batch_size, length=LENGTH, seed=ctx.seed, progress=ctx.progress))
     val = sample_windows(held_tokens, LENGTH, 8 if quick else 32, g)
     test = sample_windows(held_tokens, LENGTH, 32 if quick else 96, g)
 
@@ -168,9 +167,9 @@ def run(ctx: BenchContext) -> BenchResult:
     def fine_tune_then_evaluate() -> None:
         dynamic_eval_step(aux, batch, config)
 
-    cost_tint = measure(tint_forward, repeats=3, device=device)
-    cost_dyn = measure(fine_tune_then_evaluate, repeats=3, device=device)
-    tint_params = sum(p.numel() for p in tint.parameters())
+    cost_tint = _cost(tint_forward, device)
+    cost_dyn = _cost(fine_tune_then_evaluate, device)
+    tint_params = count_parameters(tint)
     aux_params = aux_spec(aux).parameter_count()
     metrics: dict[str, Any] = {
         "max_abs_err_vs_reference": main["max_abs_err_vs_reference"],
@@ -231,6 +230,14 @@ def run(ctx: BenchContext) -> BenchResult:
     details.update({"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
                     "pretrain_losses_every_20": losses[::20]})
     return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details)
+
+
+def _cost(fn: Callable[[], Any], device: torch.device) -> dict[str, float]:
+    """Median wall time of 3 calls after one warm-up, and the peak tensor memory of one more."""
+    timing = time_call(fn, repeats=3, warmup=1, device=device)
+    with peak_memory(device) as peak:
+        fn()
+    return {"seconds": timing.median_s, "peak_mb": peak.tensor_bytes / 2**20}
 
 
 def _plot(out_dir: Path, sweep: dict[float, dict[str, Any]], best: float, cost_tint: dict[str, float],
