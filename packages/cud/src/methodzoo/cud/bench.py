@@ -37,6 +37,7 @@ from methodzoo.cud.training import fit
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import missing_extra
+from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import timed_call
 
 STEPS = (1, 2, 4, 8, 16)
@@ -93,8 +94,7 @@ def _train_torchcfm(data: TrainingData, network: NetworkConfig, train: TrainConf
         raise missing_extra("torchcfm", "methodzoo-cud", "bench") from None
     from methodzoo.shared.train import Trainer, TrainerOptions
 
-    with torch.random.fork_rng():
-        torch.manual_seed(train.seed)
+    with seeded(train.seed, devices=[device]):
         net = VelocityMLP(data.data_shape[0], network).to(device)
         matcher = ConditionalFlowMatcher(sigma=0.0)
         generator = torch.Generator().manual_seed(train.seed * 3 + 2)
@@ -268,7 +268,7 @@ def _plot_scatter(ctx: BenchContext, samples: dict[str, Any], names: list[str]) 
 
 
 def _plot_digits(ctx: BenchContext, samples: dict[str, Any], names: list[str]) -> Any:
-    from methodzoo.cud.plots import save_image_grid
+    from methodzoo.shared.plotting import save_image_grid
 
     rows = [model_to_images(samples[f"{name}_{s}"][:10]) for name in names for s in (1, 2, 8)]
     return save_image_grid(torch.cat(rows), ctx.out_dir / "samples_digits.png", columns=10, scale=2)

@@ -163,9 +163,10 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from methodzoo.cud.data import model_to_images
-    from methodzoo.cud.plots import save_image_grid, save_scatter_grid
+    from methodzoo.cud.plots import save_scatter_grid
     from methodzoo.cud.solvers import sample
     from methodzoo.shared.cli import emit
+    from methodzoo.shared.plotting import save_image_grid
 
     loaded = _load(args)
     result = sample(loaded.model, args.n, steps=args.steps, solver=args.solver, head=args.head,

@@ -22,7 +22,7 @@ from methodzoo.cud.networks import CUDModel, build_model
 from methodzoo.cud.objective import CatchUpDistillation
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError, UserError
-from methodzoo.shared.seed import make_generator
+from methodzoo.shared.seed import make_generator, seeded
 from methodzoo.shared.train import (
     EpochBatches,
     Trainer,
@@ -79,8 +79,7 @@ def fit(data: TrainingData, cud: CUDConfig | None = None, network: NetworkConfig
         raise ConfigError(f"batch_size {train.batch_size} exceeds the {len(data.images)} training images")
     end = train.steps if stop_at is None else min(stop_at, train.steps)
 
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(train.seed)
+    with seeded(train.seed, devices=[device]):
         model = build_model(data.data_shape, network, order=cud.order, coupling=cud.coupling).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, betas=(0.9, 0.999))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_lambda(train.warmup_steps))

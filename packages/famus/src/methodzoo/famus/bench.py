@@ -25,6 +25,7 @@ from methodzoo.famus.models import DeepCNN
 from methodzoo.famus.train import WARMUP_STEPS, evaluate, step_lr_schedule
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
+from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import InterleavedTiming, timed_call
 from methodzoo.shared.train import EpochBatches
 
@@ -63,8 +64,7 @@ class ArmRun:
 def _build(train: TrainConfig, meta: MetaConfig, data: NoisyLabelData, seed: int,
            device: torch.device) -> dict[str, CrossEntropy]:
     """CE, MW-Net and FaMUS from one initialisation (FaMUS shares MW-Net's initial meta-net)."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded(seed, devices=[device]):
         model = DeepCNN(data.num_classes, data.train_images.shape[1], train.width, train.depth).to(device)
         mwnet = MetaWeightNet(copy.deepcopy(model), meta)
         return {"ce": CrossEntropy(copy.deepcopy(model), meta), "mwnet": mwnet,

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import interleaved_timing, timed_call
 
 TEST_PHOTOS = ("astronaut", "coffee", "chelsea", "china")
@@ -156,9 +158,9 @@ def _compressai_codec(images: list[tuple[str, np.ndarray]], target_params: int) 
 
     best = None
     for n in (8, 12, 16, 24, 32, 48, 64, 96, 128, 192):
-        torch.manual_seed(0)
-        candidate = MeanScaleHyperprior(N=n, M=n)
-        count = sum(p.numel() for p in candidate.parameters())
+        with seeded(0):
+            candidate = MeanScaleHyperprior(N=n, M=n)
+        count = count_parameters(candidate)
         if best is None or abs(count - target_params) < abs(best[1] - target_params):
             best = (candidate, count, n)
     assert best is not None
@@ -190,13 +192,13 @@ def _train_chain(job: tuple[str, Profile, int, str]) -> dict[str, Any]:
     """Train one kind at every λ of the profile: the first from scratch, each later one from the
     previous λ's weights (run in a worker process; returns CPU state dicts)."""
     from methodzoo.ict_codec.config import CodecConfig, TrainConfig
-    from methodzoo.ict_codec.model import build_model, parameter_count
+    from methodzoo.ict_codec.model import build_model
     from methodzoo.ict_codec.train import fit
 
     kind, profile, seed, device = job
     photos = _train_photos()
-    torch.manual_seed(seed)
-    model = build_model(CodecConfig.preset(profile.preset, kind))  # type: ignore[arg-type]
+    with seeded(seed):  # training draws from its own generators, never the global one
+        model = build_model(CodecConfig.preset(profile.preset, kind))  # type: ignore[arg-type]
     stages = []
     for i, lmbda in enumerate(profile.lambdas):
         steps = profile.base_steps if i == 0 else profile.finetune_steps
@@ -206,7 +208,7 @@ def _train_chain(job: tuple[str, Profile, int, str]) -> dict[str, Any]:
                                         description=f"{kind} λ={lmbda}"))
         stages.append({"lmbda": lmbda, "steps": steps, "train_seconds": seconds,
                        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}})
-    return {"kind": kind, "params": parameter_count(model), "stages": stages}
+    return {"kind": kind, "params": count_parameters(model), "stages": stages}
 
 
 def run(ctx: BenchContext) -> BenchResult:
