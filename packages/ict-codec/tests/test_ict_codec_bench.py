@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
@@ -14,8 +12,7 @@ def test_chain_trains_every_lambda_from_the_previous_weights(monkeypatch: pytest
     import methodzoo.ict_codec.bench as bench
 
     monkeypatch.setattr(bench, "_train_photos", _photos)
-    profile = dataclasses.replace(PROFILES["quick"], lambdas=(0.1, 0.01), base_steps=3, finetune_steps=2,
-                                  batch_size=2)
+    profile = PROFILES.quick.replace(lambdas=(0.1, 0.01), base_steps=3, finetune_steps=2, batch_size=2)
     chain = _train_chain(("ict", profile, 0, "cpu"))
     assert chain["kind"] == "ict" and chain["params"] > 0
     assert [s["lmbda"] for s in chain["stages"]] == [0.1, 0.01]

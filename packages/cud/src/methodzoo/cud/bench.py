@@ -34,7 +34,8 @@ from methodzoo.cud.networks import VelocityMLP
 from methodzoo.cud.onestep import distill_one_step
 from methodzoo.cud.solvers import sample
 from methodzoo.cud.training import fit
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import missing_extra
 from methodzoo.shared.seed import seeded
@@ -44,28 +45,34 @@ STEPS = (1, 2, 4, 8, 16)
 
 
 @dataclass(frozen=True)
-class Profile:
-    toy: str
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    toy: str  # the 2-D data set
     toy_steps: int
     toy_batch: int
-    toy_width: int
-    toy_samples: int
+    toy_width: int  # of the 3-layer velocity MLP
+    toy_samples: int  # samples per step count for the metrics
     digits_steps: int
     digits_batch: int
     digits_network: NetworkConfig
     digits_samples: int
     digits_train_images: int
-    digits_one_step: bool
+    digits_one_step: bool  # also train the one-step stage on the digits
+    digits_sample_steps: tuple[int, ...]  # Euler step counts evaluated on the digits
     ema_decay: float
 
 
-QUICK = Profile(toy="8gaussians", toy_steps=1200, toy_batch=256, toy_width=128, toy_samples=2000,
-                digits_steps=200, digits_batch=32, digits_network=NetworkConfig.tiny_unet(),
-                digits_samples=400, digits_train_images=4000, digits_one_step=False, ema_decay=0.98)
-FULL = Profile(toy="8gaussians", toy_steps=8000, toy_batch=512, toy_width=256, toy_samples=5000,
-               digits_steps=4000, digits_batch=128,
-               digits_network=NetworkConfig.mnist_paper().replace(dropout=0.0), digits_samples=2000,
-               digits_train_images=4500, digits_one_step=True, ema_decay=0.999)
+PROFILES = Profiles(
+    quick=Settings(toy="8gaussians", toy_steps=1200, toy_batch=256, toy_width=128, toy_samples=2000,
+                   digits_steps=200, digits_batch=32, digits_network=NetworkConfig.tiny_unet(),
+                   digits_samples=400, digits_train_images=4000, digits_one_step=False,
+                   digits_sample_steps=(1, 2, 8), ema_decay=0.98),
+    full=Settings(toy="8gaussians", toy_steps=8000, toy_batch=512, toy_width=256, toy_samples=5000,
+                  digits_steps=4000, digits_batch=128,
+                  digits_network=NetworkConfig.mnist_paper().replace(dropout=0.0), digits_samples=2000,
+                  digits_train_images=4500, digits_one_step=True, digits_sample_steps=STEPS, ema_decay=0.999),
+)
 
 
 def _split(total: int) -> tuple[int, int]:
@@ -165,7 +172,7 @@ def _evaluate(models: dict[str, nn.Module], data: TrainingData, n: int, seed: in
 
 
 def run(ctx: BenchContext) -> BenchResult:
-    profile = QUICK if ctx.quick else FULL
+    profile = ctx.settings(PROFILES)
     device = resolve_device(ctx.device)
     show = ctx.show_progress
     metrics: dict[str, Any] = {}
@@ -202,7 +209,7 @@ def run(ctx: BenchContext) -> BenchResult:
                                ema_decay=profile.ema_decay, seed=ctx.seed)
     digit_models = _train_methods(digits, profile.digits_network, digits_train, device, show,
                                   one_step=profile.digits_one_step, log=timings)
-    digit_steps = (1, 2, 8) if ctx.quick else STEPS
+    digit_steps = profile.digits_sample_steps
     digit_scores, digit_samples = _evaluate(digit_models, digits, profile.digits_samples, ctx.seed, digit_steps)
     _log("evaluated the digit models")
     for name, by_steps in digit_scores.items():
@@ -239,7 +246,7 @@ def run(ctx: BenchContext) -> BenchResult:
 
 
 def _plot_quality(ctx: BenchContext, toy_scores: dict, digit_scores: dict, digit_steps: tuple[int, ...],
-                  profile: Profile) -> Any:
+                  profile: Settings) -> Any:
     from methodzoo.shared.plotting import pyplot, save_figure
 
     plt = pyplot()

@@ -23,17 +23,32 @@ from methodzoo.famus.data import NoisyLabelData, prepare_noisy_data
 from methodzoo.famus.methods import CrossEntropy, FaMUS, MetaWeightNet
 from methodzoo.famus.models import DeepCNN
 from methodzoo.famus.train import WARMUP_STEPS, evaluate, step_lr_schedule
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import InterleavedTiming, timed_call
 from methodzoo.shared.train import EpochBatches
 
 ARMS = ("ce", "mwnet", "famus")
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"seeds": 2, "steps": 300, "train_size": 2000, "width": 8, "batch": 32, "sweep_repeats": 12},
-    "full": {"seeds": 5, "steps": 1500, "train_size": None, "width": 16, "batch": 64, "sweep_repeats": 40},
-}
+
+
+@dataclass(frozen=True)
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    seeds: int
+    steps: int
+    train_size: int | None  # noisy training samples (None: all left after the meta and test sets)
+    width: int  # of the DeepCNN
+    batch: int  # training and meta batch
+    sweep_repeats: int  # paired iterations per pinned-gate setting
+
+
+PROFILES = Profiles(
+    quick=Settings(seeds=2, steps=300, train_size=2000, width=8, batch=32, sweep_repeats=12),
+    full=Settings(seeds=5, steps=1500, train_size=None, width=16, batch=64, sweep_repeats=40),
+)
 TARGET_META_RATIO = 0.35
 
 
@@ -165,16 +180,16 @@ def _gate_sweep(ctx: BenchContext, famus: FaMUS, mwnet: MetaWeightNet, data: Noi
 
 def run(ctx: BenchContext) -> BenchResult:
     """The registered benchmark: the paper's defaults (all layers candidates, K = 4)."""
-    return run_comparison(ctx, MetaConfig(), PROFILES[ctx.profile])
+    return run_comparison(ctx, MetaConfig(), ctx.settings(PROFILES))
 
 
-def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any]) -> BenchResult:
-    """CE vs MW-Net vs FaMUS with the given hyper-parameters and profile (see :data:`PROFILES`)."""
-    seeds = [ctx.seed + i for i in range(profile["seeds"])]
-    base = TrainConfig(dataset="mnist-digits", noise="symmetric", rate=0.4, train_size=profile["train_size"],
-                       meta_size=100, test_size=1000, model="cnn", width=profile["width"], depth=10,
-                       batch_size=profile["batch"], meta_batch_size=profile["batch"], steps=profile["steps"],
-                       eval_every=max(1, profile["steps"] // 10), device=ctx.device)
+def run_comparison(ctx: BenchContext, meta: MetaConfig, settings: Settings) -> BenchResult:
+    """CE vs MW-Net vs FaMUS with the given hyper-parameters and settings (see :data:`PROFILES`)."""
+    seeds = [ctx.seed + i for i in range(settings.seeds)]
+    base = TrainConfig(dataset="mnist-digits", noise="symmetric", rate=0.4, train_size=settings.train_size,
+                       meta_size=100, test_size=1000, model="cnn", width=settings.width, depth=10,
+                       batch_size=settings.batch, meta_batch_size=settings.batch, steps=settings.steps,
+                       eval_every=max(1, settings.steps // 10), device=ctx.device)
     results: dict[str, list[ArmRun]] = {arm: [] for arm in ARMS}
     selection: list[list[float]] = []
     noise_rates = []
@@ -187,7 +202,7 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
             results[arm].append(runs[arm])
     famus_method, mwnet_method = methods["famus"], methods["mwnet"]
     assert isinstance(famus_method, FaMUS) and isinstance(mwnet_method, MetaWeightNet)
-    sweep = _gate_sweep(ctx, famus_method, mwnet_method, data, base, profile["sweep_repeats"])
+    sweep = _gate_sweep(ctx, famus_method, mwnet_method, data, base, settings.sweep_repeats)
 
     def pooled(arm: str, key: str) -> list[float]:
         return [v for r in results[arm] for v in r.timings[key]]
@@ -265,7 +280,7 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
     details = {"runs": {arm: [{"eval_steps": r.eval_steps, "eval_accuracy": r.eval_accuracy} for r in results[arm]]
                         for arm in ARMS}, "gate_sweep": sweep,
                "selection_frequency": {u.name: float(f) for u, f in zip(famus_method.gated, frequency, strict=True)},
-               "profile": profile, "train_config": base.to_dict(), "meta_config": meta.to_dict()}
+               "profile": settings.to_dict(), "train_config": base.to_dict(), "meta_config": meta.to_dict()}
     return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details)
 
 

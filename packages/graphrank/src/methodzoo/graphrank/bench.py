@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,8 @@ from methodzoo.graphrank.config import RiseConfig
 from methodzoo.graphrank.ranks import adjacency
 from methodzoo.graphrank.rise import RISE
 from methodzoo.graphrank.statistic import SmallSampleWarning, rise_test_from_ranks
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.config import Config
 from methodzoo.shared.errors import DataNotFoundError, missing_extra
 from methodzoo.shared.memory import peak_memory
 from methodzoo.shared.timing import time_call, timed_call
@@ -36,6 +38,32 @@ ALPHA = 0.05
 K = 10
 OURS = ("RISE Rg-NN", "RISE Ro-NN", "RISE Rg-MST", "RISE Ro-MST", "edge-count NN")
 PEERS = ("hyppo Energy", "hyppo MMD", "hyppo Friedman-Rafsky", "Friedman-Rafsky lower tail")
+
+
+@dataclass(frozen=True)
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    dims: tuple[int, ...]  # dimensions of the power study
+    null_replications: int  # draws under the null for our tests
+    null_replications_peers: int  # ... and for hyppo's (slower)
+    alternative_replications: int  # draws under each alternative, ours and peers
+    fr_permutations: int  # permutations of the Friedman-Rafsky test
+    timing_sizes: tuple[int, ...]  # N = m + n of the timing study
+    energy_default_max_n: int  # hyppo's default Energy call is run up to this N, extrapolated above
+    mice_permutations: int
+    mice_null_splits: int  # random 16-vs-16 splits of all 32 mice
+
+
+PROFILES = Profiles(
+    quick=Settings(dims=(100,), null_replications=300, null_replications_peers=100, alternative_replications=40,
+                   fr_permutations=50, timing_sizes=(1000, 2000, 5000, 10000), energy_default_max_n=2000,
+                   mice_permutations=1999, mice_null_splits=100),
+    full=Settings(dims=(100, 500), null_replications=1000, null_replications_peers=200,
+                  alternative_replications=150, fr_permutations=100,
+                  timing_sizes=(1000, 2000, 5000, 10000, 20000), energy_default_max_n=10000,
+                  mice_permutations=9999, mice_null_splits=300),
+)
 
 
 def simulate(setting: str, m: int, n: int, d: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -117,13 +145,12 @@ def warm_up_hyppo() -> float:
     return timed_call(compile_once)[1]
 
 
-def power_study(ctx: BenchContext) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+def power_study(ctx: BenchContext, settings: Settings) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     """Rejection rates at α = 0.05 per (setting, d) for ours and the peers."""
-    quick = ctx.quick
-    dims = (100,) if quick else (100, 500)
-    null_ours, null_peers = (300, 100) if quick else (1000, 200)
-    alt_reps = 40 if quick else 150
-    fr_reps = 50 if quick else 100
+    dims = settings.dims
+    null_ours, null_peers = settings.null_replications, settings.null_replications_peers
+    alt_reps = settings.alternative_replications
+    fr_reps = settings.fr_permutations
     rng = np.random.default_rng(ctx.seed)
     rates: dict[str, dict[str, float]] = {}
     counts: dict[str, int] = {}
@@ -166,12 +193,12 @@ def _seconds(fn: Any, repeats: int = 1) -> float:
     return time_call(fn, repeats=repeats, warmup=0).median_s
 
 
-def timing_study(ctx: BenchContext) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def timing_study(ctx: BenchContext, settings: Settings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Seconds of RISE (Rg-NN, asymptotic) vs hyppo Energy (default call, and 1,000 permutations)."""
     from hyppo.ksample import Energy
 
-    sizes = (1000, 2000, 5000, 10000) if ctx.quick else (1000, 2000, 5000, 10000, 20000)
-    energy_auto_max = 2000 if ctx.quick else 10000
+    sizes = settings.timing_sizes
+    energy_auto_max = settings.energy_default_max_n
     energy_perm_sizes = (1000, 2000)
     reps_small, reps_large = (2, 6)
     d = 100
@@ -219,14 +246,14 @@ def timing_study(ctx: BenchContext) -> tuple[list[dict[str, Any]], dict[str, Any
                                                       for s, (b, p) in perm_fit.items()}}
 
 
-def mice_study(ctx: BenchContext) -> tuple[list[list[Any]], dict[str, Any]]:
+def mice_study(ctx: BenchContext, settings: Settings) -> tuple[list[list[Any]], dict[str, Any]]:
     """Genotype-vs-genotype RISE tests on the connectomes, and null splits."""
     from methodzoo.graphrank.mice import frobenius_distances, load_mice
 
     data = load_mice()
     distances = frobenius_distances(data.adjacency)  # (32, 32)
     genotypes = sorted(set(data.genotype.tolist()))
-    permutations = 9999 if not ctx.quick else 1999
+    permutations = settings.mice_permutations
     k = 3
     rows: list[list[Any]] = []
     for a_index, first in enumerate(genotypes):
@@ -252,7 +279,7 @@ def mice_study(ctx: BenchContext) -> tuple[list[list[Any]], dict[str, Any]]:
         row.append(result.pvalue_permutation)
     rows.append(row)
     rng = np.random.default_rng(ctx.seed + 2)
-    splits = 100 if ctx.quick else 300
+    splits = settings.mice_null_splits
     null_p = []
     for _ in range(splits):
         labels = np.zeros(32, dtype=bool)
@@ -299,8 +326,9 @@ def run(ctx: BenchContext) -> BenchResult:
     notes: list[str] = []
     warm = warm_up_hyppo()
     notes.append(f"hyppo numba warm-up (compilation, excluded from timings): {warm:.1f} s")
-    rates, power_details = power_study(ctx)
-    timing, timing_details = timing_study(ctx)
+    settings = ctx.settings(PROFILES)
+    rates, power_details = power_study(ctx, settings)
+    timing, timing_details = timing_study(ctx, settings)
 
     power_table = Table("Rejection rate at α = 0.05 (m = n = 50, k = 10)", ["setting", *OURS, *PEERS],
                         [[cell, *[round(rates[cell][n], 3) for n in OURS + PEERS]] for cell in rates])
@@ -345,7 +373,7 @@ def run(ctx: BenchContext) -> BenchResult:
         metrics["seconds_n20000"] = at_20k["rise_seconds"]
         metrics["peak_rss_gb_n20000"] = at_20k["peak_rss_gb"]
     try:
-        mice_rows, mice_details = mice_study(ctx)
+        mice_rows, mice_details = mice_study(ctx, settings)
         tables.append(Table(f"Mouse connectomes (genotypes 8 vs 8, Frobenius distance of log(1+w), k = 3, "
                             f"{mice_details['permutations']} permutations): permutation p-values",
                             ["genotypes", "RISE Rg-NN", "RISE Ro-NN", "RISE Rg-MST"], mice_rows))

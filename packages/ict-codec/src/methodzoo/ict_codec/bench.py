@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.config import Config
 from methodzoo.shared.modules import count_parameters
 from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import interleaved_timing, timed_call
@@ -28,7 +29,9 @@ TEST_PHOTOS = ("astronaut", "coffee", "chelsea", "china")
 
 
 @dataclass(frozen=True)
-class Profile:
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
     preset: str
     kinds: tuple[str, ...]
     lambdas: tuple[float, ...]  # highest first: the first model is trained from scratch
@@ -41,12 +44,13 @@ class Profile:
     test_photos: int = len(TEST_PHOTOS)  # how many of TEST_PHOTOS to evaluate on
 
 
-PROFILES = {
-    "quick": Profile("tiny", ("ict", "swint-charm", "conv-charm"), (0.01, 0.002, 0.0007, 0.00025), 1500, 300, 8, 64,
-                     1e-3, 256),
-    "full": Profile("small", ("aict", "ict", "swint-charm", "conv-charm"), (0.025, 0.013, 0.0067, 0.0035),
-                    6000, 1500, 8, 128, 1e-3, None),
-}
+PROFILES = Profiles(
+    quick=Settings(preset="tiny", kinds=("ict", "swint-charm", "conv-charm"), lambdas=(0.01, 0.002, 0.0007, 0.00025),
+                   base_steps=1500, finetune_steps=300, batch_size=8, patch_size=64, lr=1e-3, test_crop=256),
+    full=Settings(preset="small", kinds=("aict", "ict", "swint-charm", "conv-charm"),
+                  lambdas=(0.025, 0.013, 0.0067, 0.0035), base_steps=6000, finetune_steps=1500, batch_size=8,
+                  patch_size=128, lr=1e-3, test_crop=None),
+)
 TIMING_ROUNDS = 5  # timed runs per test image and codec (after a warm-up), medians reported
 JPEG_QUALITIES = (1, 3, 5, 8, 12, 20, 30, 50, 75)
 WEBP_QUALITIES = (0, 3, 5, 10, 20, 30, 50, 75, 90)
@@ -188,7 +192,7 @@ def _ict_codec(model: Any, images: list[tuple[str, np.ndarray]]) -> TimedCodec:
                       [image for _, image in images])
 
 
-def _train_chain(job: tuple[str, Profile, int, str]) -> dict[str, Any]:
+def _train_chain(job: tuple[str, Settings, int, str]) -> dict[str, Any]:
     """Train one kind at every λ of the profile: the first from scratch, each later one from the
     previous λ's weights (run in a worker process; returns CPU state dicts)."""
     from methodzoo.ict_codec.config import CodecConfig, TrainConfig
@@ -220,7 +224,7 @@ def run(ctx: BenchContext) -> BenchResult:
     from methodzoo.shared.parallel import cpu_count, process_map
     from methodzoo.shared.plotting import pyplot, save_figure
 
-    profile = PROFILES[ctx.profile]
+    profile = ctx.settings(PROFILES)
     device = resolve_device(ctx.device)
     test_images = _test_images(profile.test_crop, profile.test_photos)
     curves: dict[str, list[dict[str, Any]]] = {}
@@ -337,7 +341,7 @@ def run(ctx: BenchContext) -> BenchResult:
         plots=[plot],
         notes=notes,
         details={"curves": curves, "peers": peers, "compressai": compressai, "timings": timings, "per_image": per_image,
-                 "profile": profile.__dict__, "workers": workers},
+                 "profile": profile.to_dict(), "workers": workers},
     )
 
 

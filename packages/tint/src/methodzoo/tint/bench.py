@@ -18,12 +18,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.memory import peak_memory
 from methodzoo.shared.modules import count_parameters
@@ -44,6 +46,28 @@ from methodzoo.tint.text import (
 LENGTH = 128
 SMOL_LENGTH = 64  # SmolLM2 tokens per window (about 250 characters)
 ETAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
+
+
+@dataclass(frozen=True)
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    aux_layers: int  # of the byte-level GPT-2 trained here
+    pretrain_steps: int
+    validation_windows: int  # choose the learning rate on these
+    test_windows: int
+    learning_rates: tuple[float, ...]  # eta_sum swept on the validation windows
+    reference_sequences: int  # test windows also checked against the torch.func reference and exact SGD
+    backward_variants: bool  # also run backprop_through_attention=False
+    smollm2: bool  # SmolLM2-135M through the reference simulation (the bench extra)
+
+
+PROFILES = Profiles(
+    quick=Settings(aux_layers=3, pretrain_steps=200, validation_windows=8, test_windows=32,
+                   learning_rates=ETAS[1:], reference_sequences=2, backward_variants=False, smollm2=False),
+    full=Settings(aux_layers=4, pretrain_steps=1000, validation_windows=32, test_windows=96,
+                  learning_rates=ETAS, reference_sequences=8, backward_variants=True, smollm2=True),
+)
 
 
 def _opt125m_counts() -> dict[str, int]:
@@ -121,29 +145,30 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
 
 def run(ctx: BenchContext) -> BenchResult:
     device = resolve_device(ctx.device)
-    quick = ctx.quick
+    settings = ctx.settings(PROFILES)
     threads = torch.get_num_threads()
     train_docs, held_docs = split_documents()
     train_tokens, held_tokens = encode_documents(train_docs), encode_documents(held_docs)
     g = torch.Generator().manual_seed(ctx.seed)
-    aux = tiny_gpt2(hidden=64, layers=3 if quick else 4, heads=4, context=LENGTH, seed=ctx.seed).to(device)
-    steps = 200 if quick else 1000
+    aux = tiny_gpt2(hidden=64, layers=settings.aux_layers, heads=4, context=LENGTH, seed=ctx.seed).to(device)
+    steps = settings.pretrain_steps
     batch_size = 16
     losses, pretrain_seconds = timed_call(lambda: pretrain(
         aux, train_tokens, steps=steps, batch_size=batch_size, length=LENGTH, seed=ctx.seed, progress=ctx.progress))
-    val = sample_windows(held_tokens, LENGTH, 8 if quick else 32, g)
-    test = sample_windows(held_tokens, LENGTH, 32 if quick else 96, g)
+    val = sample_windows(held_tokens, LENGTH, settings.validation_windows, g)
+    test = sample_windows(held_tokens, LENGTH, settings.test_windows, g)
 
     sweep_rows, sweep = [], {}
-    for eta in ctx.progress(ETAS[1:] if quick else ETAS, desc="eta sweep"):
+    for eta in ctx.progress(settings.learning_rates, desc="eta sweep"):
         r = evaluate_tint(aux, val, TinTConfig(rows_per_prefix=2, learning_rate=eta), reference_sequences=0)
         sweep[eta] = r
         sweep_rows.append([eta, eta * (LENGTH // 2 - 1), r["ppl_before"], r["ppl_after"], r["ppl_dynamic_eval"]])
     best = min(sweep, key=lambda e: sweep[e]["ppl_dynamic_eval"])
     config = TinTConfig(rows_per_prefix=2, learning_rate=best)
-    main = evaluate_tint(aux, test, config, reference_sequences=2 if quick else 8, progress=ctx.progress)
+    main = evaluate_tint(aux, test, config, reference_sequences=settings.reference_sequences,
+                         progress=ctx.progress)
     variant_rows = [["default (backprop through attention)", main["ppl_after"], main["cosine_vs_sgd_mean"]]]
-    if not quick:
+    if settings.backward_variants:
         no_attn = evaluate_tint(aux, test, config.replace(backprop_through_attention=False), reference_sequences=8)
         variant_rows.append(["residual path only below attention", no_attn["ppl_after"], no_attn["cosine_vs_sgd_mean"]])
 
@@ -194,7 +219,7 @@ def run(ctx: BenchContext) -> BenchResult:
         "torch_threads": threads,
         **_opt125m_counts(),
     }
-    notes = [f"auxiliary: byte-level GPT-2, D=64, {3 if quick else 4} layers, {aux_params} parameters, "
+    notes = [f"auxiliary: byte-level GPT-2, D=64, {settings.aux_layers} layers, {aux_params} parameters, "
              f"trained {steps} steps of {batch_size} x {LENGTH} bytes here on pydoc_data.topics (final train loss {metrics['pretrain_final_loss']:.3f} nats/byte)",
              f"TinT: S=2 (K=32 prefixes, width H=192), all layers simulated, eta_sum={best:g} chosen by dynamic "
              "evaluation on validation windows",
@@ -217,7 +242,7 @@ def run(ctx: BenchContext) -> BenchResult:
                ["TinT for OPT-125M, S=3, reused blocks", metrics["opt125m_tint_params_S3_reuse"]]]),
     ]
     details: dict[str, Any] = {}
-    if not quick:
+    if settings.smollm2:
         smol = _smollm2(ctx, (1e-6, 1e-5, 1e-4))
         details["smollm2_sweep"] = smol.pop("smollm2_sweep")
         metrics.update(smol)
