@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from methodzoo.cud.config import SOLVERS, CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
+from methodzoo.shared.cli import add_common_arguments
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import UserError
 
@@ -44,19 +45,19 @@ def register(subparsers: Any) -> None:
                        help="cud, or fm: plain flow matching (ω1 = 0, independent coupling)")
     train.add_argument("--network", choices=NETWORK_PRESETS, default="auto", help="network preset")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    _common(train)
+    add_common_arguments(train)  # TrainConfig.from_args reads --seed back
     CUDConfig.add_arguments(train)
     NetworkConfig.add_arguments(train)
-    TrainConfig.add_arguments(train)
+    TrainConfig.add_arguments(train, exclude=("seed",))
     train.set_defaults(handler=_train)
 
     distill = sub.add_parser("distill", help="the one-step training stage from a trained CUD model")
     distill.add_argument("--checkpoint", required=True, help="folder of a `cud train` run")
     distill.add_argument("--out", required=True, help="checkpoint folder of the one-step student")
     distill.add_argument("--resume", action="store_true")
-    _common(distill)
+    add_common_arguments(distill)
     OneStepConfig.add_arguments(distill)
-    TrainConfig.add_arguments(distill, exclude=("steps", "warmup_steps"))
+    TrainConfig.add_arguments(distill, exclude=("steps", "warmup_steps", "seed"))
     distill.set_defaults(handler=_distill)
 
     sample = sub.add_parser("sample", help="draw samples and save a PNG grid (images) or scatter (2-D)")
@@ -74,11 +75,6 @@ def register(subparsers: Any) -> None:
     evaluate.set_defaults(handler=_eval)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, auto")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-
-
 def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
     if many_steps:
         parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4, 8, 16], help="step counts N")
@@ -87,8 +83,7 @@ def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
     parser.add_argument("--solver", choices=SOLVERS, default="euler")
     parser.add_argument("--head", type=int, default=1, help="head g_k used as the velocity")
     parser.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
-    parser.add_argument("--seed", type=int, default=0)
-    _common(parser)
+    add_common_arguments(parser)
 
 
 def merge_flags(preset: C, args: argparse.Namespace) -> C:

@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from methodzoo.shared.cli import emit
+from methodzoo.shared.cli import add_common_arguments, emit
 from methodzoo.shared.errors import UserError
 
 
@@ -22,20 +22,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("input", help="image file (PNG, JPEG, ...)")
     p.add_argument("output", help="bitstream file to write")
     _weights_argument(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_compress)
 
     p = sub.add_parser("decompress", help="decode a bitstream into a PNG")
     p.add_argument("input", help="bitstream file")
     p.add_argument("output", help="image file to write (PNG)")
     _weights_argument(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_decompress)
 
     p = sub.add_parser("eval", help="code every image of a folder; actual/estimated bpp, PSNR, MS-SSIM, times")
     p.add_argument("folder", help="folder of images (Kodak, CLIC, ... or your own)")
     _weights_argument(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser("train", help="train a codec on random crops of photos (offline photos by default)")
@@ -43,10 +43,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--kind", choices=list(KINDS), default="ict")
     p.add_argument("--preset", choices=["tiny", "small", "paper"], default="small", help="model size")
     p.add_argument("--data", default=None, help="folder of training images (default: offline photos)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, auto")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    TrainConfig.add_arguments(p)
+    add_common_arguments(p)  # TrainConfig.from_args reads --seed back
+    TrainConfig.add_arguments(p, exclude=("seed",))
     p.set_defaults(handler=_train)
 
 
