@@ -59,3 +59,15 @@ def test_timed_codecs_take_turns_input_by_input() -> None:
     assert rounds[0][0] != rounds[1][0]  # the first call rotates
     assert timings["a"]["ref_over_this"] == 1.0
     assert set(timings["b"]) == {"encode_ms", "decode_ms", "ref_over_this"}
+
+
+def test_verdicts_are_undecided_without_a_shared_range_or_a_peer() -> None:
+    from methodzoo.ict_codec.bench import verdicts
+
+    metrics = {"bd_rate_ict_vs_swint_charm": -12.0, "bd_overlap_db_ict_vs_swint_charm": 1.5,
+               "bd_rate_ict_vs_jpeg": None, "bd_overlap_db_ict_vs_jpeg": 0.0,
+               "decode_ratio_ict_over_compressai": 1.2, "decode_ms_ict": 12.0, "decode_ms_compressai": 10.0}
+    swint, jpeg, decode = verdicts(metrics)
+    assert swint.held is True and jpeg.held is None and decode.held is False
+    assert decode.ratio == pytest.approx(1.2)
+    assert verdicts({**metrics, "decode_ratio_ict_over_compressai": None})[2].held is None

@@ -23,7 +23,7 @@ from methodzoo.famus.data import NoisyLabelData, prepare_noisy_data
 from methodzoo.famus.methods import CrossEntropy, FaMUS, MetaWeightNet
 from methodzoo.famus.models import DeepCNN
 from methodzoo.famus.train import WARMUP_STEPS, evaluate, step_lr_schedule
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
 from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.seed import seeded
@@ -281,7 +281,25 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, settings: Settings) -> B
                         for arm in ARMS}, "gate_sweep": sweep,
                "selection_frequency": {u.name: float(f) for u, f in zip(famus_method.gated, frequency, strict=True)},
                "profile": settings.to_dict(), "train_config": base.to_dict(), "meta_config": meta.to_dict()}
-    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details)
+    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details,
+                       verdicts=verdicts(metrics))
+
+
+def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
+    """The claim, part by part, on the best test accuracy (the last one is in the main table)."""
+    ratio = metrics["meta_step_ratio"]
+    famus, mwnet, ce = (metrics[f"acc_best_{arm}"] for arm in ("famus", "mwnet", "ce"))
+    se = metrics["acc_best_se_mwnet"]
+    return [
+        Verdict("FaMUS cuts MW-Net's meta step", held=bool(metrics["target_meta_step_ratio_met"]),
+                measured=f"meta step FaMUS / MW-Net {ratio}", target=f"≤ {TARGET_META_RATIO}",
+                ratio=ratio / TARGET_META_RATIO),
+        Verdict("FaMUS keeps MW-Net's accuracy", held=bool(metrics["target_acc_within_se_best_met"]),
+                measured=f"best test accuracy {famus:.4f} vs MW-Net {mwnet:.4f} ± {se:.4f}",
+                target="within one s.e. of MW-Net or above"),
+        Verdict("FaMUS and MW-Net both beat plain cross-entropy", held=bool(metrics["target_above_ce_best_met"]),
+                measured=f"FaMUS {famus:.4f}, MW-Net {mwnet:.4f}, CE {ce:.4f}", target="both > CE"),
+    ]
 
 
 def _plot(ctx: BenchContext, results: dict[str, list[Any]], metrics: dict[str, Any]) -> Any:

@@ -28,7 +28,7 @@ from methodzoo.graphrank.config import RiseConfig
 from methodzoo.graphrank.ranks import adjacency
 from methodzoo.graphrank.rise import RISE
 from methodzoo.graphrank.statistic import SmallSampleWarning, rise_test_from_ranks
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import DataNotFoundError, missing_extra
 from methodzoo.shared.memory import peak_memory
@@ -387,7 +387,36 @@ def run(ctx: BenchContext) -> BenchResult:
     except DataNotFoundError as error:
         notes.append(f"mouse connectomes skipped: {error}")
     plots = _plots(ctx, rates, timing)
-    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details)
+    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details,
+                       verdicts=verdicts(rates, timing))
+
+
+SIZE_BAND = (0.03, 0.07)  # the target band of the type-I error at α = 0.05 (the issue's)
+TARGET_SPEEDUP = 20.0  # over hyppo's Energy with 1,000 permutations at N = 10,000
+
+
+def verdicts(rates: dict[str, dict[str, float]], timing: list[dict[str, Any]]) -> list[Verdict]:
+    """The claim, part by part: size of the four RISE variants, power of RISE Rg-NN against the
+    best hyppo test on the scale and mixture alternatives, speed at N = 10,000."""
+    sizes = [rates[cell][name] for cell in rates if cell.startswith("null") for name in OURS[:4]]
+    low, high = SIZE_BAND
+    out = [Verdict("RISE keeps its size (R^g and R^o, k-NN and k-MST)",
+                   held=all(low <= v <= high for v in sizes), measured=f"type-I error {min(sizes):.3f}–{max(sizes):.3f}",
+                   target=f"in [{low}, {high}] at α = {ALPHA}")]
+    hard = [cell for cell in rates if cell.split()[0] in ("scale", "mixture")]
+    pairs = {cell: (rates[cell]["RISE Rg-NN"], max(rates[cell][p] for p in PEERS)) for cell in hard}
+    ratios = [ours / peer for ours, peer in pairs.values() if peer > 0]
+    out.append(Verdict("RISE Rg-NN is more powerful than distance and kernel tests on scale and mixture "
+                       "alternatives", held=all(ours >= peer for ours, peer in pairs.values()),
+                       measured="; ".join(f"{cell}: {ours:.3f} vs {peer:.3f}" for cell, (ours, peer) in pairs.items()),
+                       target="power ≥ the best hyppo test", ratio=min(ratios) if ratios else None))
+    at_10k = next(r for r in timing if r["N"] == 10000)
+    speedup = at_10k["speedup_vs_energy_perm1000"]
+    out.append(Verdict("the asymptotic test is fast at N = 10,000, d = 100", held=speedup >= TARGET_SPEEDUP,
+                       measured=f"{at_10k['rise_seconds']:.1f} s, {speedup:.0f}× faster (hyppo projected)",
+                       target=f"≥ {TARGET_SPEEDUP:.0f}× faster than hyppo Energy with 1,000 permutations",
+                       ratio=speedup / TARGET_SPEEDUP))
+    return out
 
 
 benchmark = Benchmark(

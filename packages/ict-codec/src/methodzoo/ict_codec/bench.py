@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
 from methodzoo.shared.config import Config
 from methodzoo.shared.modules import count_parameters
 from methodzoo.shared.seed import seeded
@@ -342,7 +342,28 @@ def run(ctx: BenchContext) -> BenchResult:
         notes=notes,
         details={"curves": curves, "peers": peers, "compressai": compressai, "timings": timings, "per_image": per_image,
                  "profile": profile.to_dict(), "workers": workers},
+        verdicts=verdicts(metrics),
     )
+
+
+def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
+    """The claim, part by part: BD-rates (undecided where the curves share no quality range) and
+    the decode-time ratio (undecided without CompressAI)."""
+    out = []
+    for anchor, claim in (("swint_charm", "ICT beats a same-size SwinT-ChARM trained with the same budget"),
+                          ("jpeg", "ICT beats JPEG")):
+        bd, overlap = metrics[f"bd_rate_ict_vs_{anchor}"], metrics[f"bd_overlap_db_ict_vs_{anchor}"]
+        out.append(Verdict(claim, held=None if bd is None else bd < 0, target="BD-rate < 0",
+                           measured="no shared quality range" if bd is None
+                           else f"BD-rate {bd:.1f} % over {overlap:.2f} dB"))
+    ratio = metrics.get("decode_ratio_ict_over_compressai")
+    out.append(Verdict("decoding is no slower than CompressAI's mbt2018-mean of similar size",
+                       held=None if ratio is None else ratio <= 1.0, target="decode time ICT / CompressAI ≤ 1",
+                       measured="CompressAI unavailable" if ratio is None
+                       else f"{metrics['decode_ms_ict']:.1f} vs {metrics['decode_ms_compressai']:.1f} ms: "
+                            f"{ratio:.2f}",
+                       ratio=ratio))
+    return out
 
 
 benchmark = Benchmark(

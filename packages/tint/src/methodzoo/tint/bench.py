@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
 from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.memory import peak_memory
@@ -254,7 +254,28 @@ def run(ctx: BenchContext) -> BenchResult:
     plot = _plot(ctx.out_dir, sweep, best, cost_tint, cost_dyn)
     details.update({"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
                     "pretrain_losses_every_20": losses[::20]})
-    return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details)
+    return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details,
+                       verdicts=verdicts(main["ppl_before"], main["ppl_after"], main["ppl_dynamic_eval"]))
+
+
+TARGET_GAIN_SHARE = 0.5  # ours: the paper says TinT "roughly matches" dynamic evaluation
+
+
+def verdicts(before: float, after: float, dynamic: float) -> list[Verdict]:
+    """The claim on the test windows: TinT's forward pass lowers the evaluated-part perplexity of
+    the auxiliary, and by a share of what explicit dynamic evaluation gains at the same rate."""
+    out = [Verdict("a TinT forward pass fine-tunes the auxiliary internally",
+                   held=after < before, measured=f"perplexity {before:.4f} → {after:.4f}",
+                   target="perplexity after TinT's step < before", ratio=after / before)]
+    gain, dynamic_gain = before - after, before - dynamic
+    share = gain / dynamic_gain if dynamic_gain > 0 else None
+    out.append(Verdict("TinT tracks explicit dynamic evaluation at the matched learning rate",
+                       held=None if share is None else share >= TARGET_GAIN_SHARE,
+                       measured=(f"TinT {after:.4f}, dynamic evaluation {dynamic:.4f}"
+                                 + ("" if share is None else f": {share:.0%} of its gain")),
+                       target=f"≥ {TARGET_GAIN_SHARE:.0%} of dynamic evaluation's perplexity gain (our threshold)",
+                       ratio=None if share is None else share / TARGET_GAIN_SHARE))
+    return out
 
 
 def _cost(fn: Callable[[], Any], device: torch.device) -> dict[str, float]:
