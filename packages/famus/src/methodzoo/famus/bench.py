@@ -330,10 +330,7 @@ def _plot(ctx: BenchContext, results: dict[str, list[Any]], metrics: dict[str, A
     right.set_ylabel("median ms per iteration")
     right.set_title(f"meta step ratio {metrics['meta_step_ratio']}")
     right.legend()
-    fig.tight_layout()
-    path = ctx.out_dir / "famus_accuracy_timing.png"
-    save_figure(fig, path)
-    return path
+    return save_figure(fig, ctx.out_dir / "famus_accuracy_timing.png")
 
 
 benchmark = Benchmark(

@@ -305,10 +305,7 @@ def _plot(out_dir: Path, sweep: dict[float, dict[str, Any]], best: float, cost_t
     names = ["TinT forward", "fine-tune + eval"]
     bx.bar([n + "\ntime (s)" for n in names], [cost_tint["seconds"], cost_dyn["seconds"]], color=["C0", "C1"])
     bx.set_title(f"cost, 4 windows (peak MB: {cost_tint['peak_mb']:.0f} vs {cost_dyn['peak_mb']:.0f})")
-    fig.tight_layout()
-    path = out_dir / "tint_perplexity_cost.png"
-    save_figure(fig, path)
-    return path
+    return save_figure(fig, out_dir / "tint_perplexity_cost.png")
 
 
 benchmark = Benchmark(
