@@ -15,16 +15,39 @@ from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import interleaved_timing, time_call, timed_call
 
 
-def test_time_call_warms_up_then_takes_the_median():
-    calls = []
+class FakeClock:
+    """Stands in for the ``time`` module inside methodzoo.shared.timing: the timed calls advance it
+    by set amounts, so the timings are exact whatever the load of the machine."""
 
-    def fn():
-        calls.append(None)
-        time.sleep(0.002 if len(calls) > 1 else 0.05)  # a slow first call, as with lazy set-up
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    timing = time_call(fn, repeats=3, warmup=1)
-    assert len(calls) == 4 and len(timing.times_s) == 3
-    assert 0.002 <= timing.median_s < 0.04  # the slow first call was the untimed warm-up
+    def perf_counter(self) -> float:
+        return self.now
+
+    def call(self, seconds: list[float]):
+        """A function that advances the clock by the next of ``seconds`` at each call."""
+        remaining = iter(seconds)
+
+        def fn() -> None:
+            self.now += next(remaining)
+
+        return fn
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from methodzoo.shared import timing
+
+    fake = FakeClock()
+    monkeypatch.setattr(timing, "time", fake)
+    return fake
+
+
+def test_time_call_warms_up_then_takes_the_median(clock):
+    timing = time_call(clock.call([5.0, 2.0, 3.0, 1.0]), repeats=3, warmup=1)  # a slow first call
+    assert timing.times_s == (2.0, 3.0, 1.0)
+    assert timing.median_s == 2.0  # the slow first call was the untimed warm-up
 
 
 def test_timed_call_returns_the_result_and_the_time_of_one_call():
@@ -32,11 +55,16 @@ def test_timed_call_returns_the_result_and_the_time_of_one_call():
     assert value == 7 and 0.01 <= seconds < 1.0
 
 
-def test_interleaved_ratio_is_the_median_of_per_round_ratios():
-    timing = interleaved_timing({"slow": lambda: time.sleep(0.006), "fast": lambda: time.sleep(0.002)},
-                                rounds=5, warmup=0)
-    assert len(timing.times_s["slow"]) == 5
-    assert 1.5 < timing.ratio("slow", "fast") < 4.0
+def test_interleaved_ratio_is_the_median_of_per_round_ratios(clock):
+    # A slow spell over rounds 4 and 5 hits both calls; one alone in round 3 hits "fast" only.
+    order: list[str] = []
+    slow, fast = clock.call([3, 3, 3, 30, 30]), clock.call([1, 1, 9, 10, 10])
+    timing = interleaved_timing({"slow": lambda: order.append("slow") or slow(),
+                                 "fast": lambda: order.append("fast") or fast()}, rounds=5, warmup=0)
+    assert timing.times_s == {"slow": (3, 3, 3, 30, 30), "fast": (1, 1, 9, 10, 10)}
+    assert order[:4] == ["slow", "fast", "fast", "slow"]  # the first call rotates round by round
+    assert timing.ratio("slow", "fast") == 3.0  # per-round ratios 3, 3, 1/3, 3, 3
+    assert timing.median_s("slow") / timing.median_s("fast") == pytest.approx(1 / 3)  # what it avoids
     with pytest.raises(KeyError, match="timed: slow, fast"):
         timing.median_s("other")
     with pytest.raises(ConfigError):
