@@ -13,8 +13,9 @@ METHOD_SOURCES = sorted(p for p in (ROOT / "packages").glob("*/src/methodzoo/*")
 CORE = ROOT / "shared" / "src" / "methodzoo" / "shared"
 CORE_LAYERS = ("metrics", "data", "train")  # lowest first; the primitives sit below all three
 # Core modules above train, which may use every layer: the cached digit classifier (trained with
-# the core's data and training code), the benchmark runner and CLI, and the test helpers.
-CORE_UPPER = ("digit_classifier", "bench", "cli", "testing")
+# the core's data and training code), the compression toolkit (its distillation trains, its
+# benchmark reads data), the benchmark runner and CLI, and the test helpers.
+CORE_UPPER = ("digit_classifier", "compress", "bench", "cli", "testing")
 
 
 def _imported_modules(source_root: Path) -> dict[str, set[str]]:
