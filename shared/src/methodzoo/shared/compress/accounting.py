@@ -20,7 +20,7 @@ Conventions (Cheng et al., section "evaluation"; ours where the survey leaves a 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -40,7 +40,7 @@ from methodzoo.shared.compress.parametrized import (
 )
 from methodzoo.shared.compress.sharing import SharedWeight, encoded_bits, relative_positions
 from methodzoo.shared.modules import eval_mode
-from methodzoo.shared.timing import interleaved_timing
+from methodzoo.shared.timing import InterleavedTiming, interleaved_timing, time_call
 
 
 @dataclass(frozen=True)
@@ -219,11 +219,33 @@ def _slice_batch(inputs: Sequence[Any], size: int) -> tuple[Any, ...]:
     return tuple(x[:size] if isinstance(x, torch.Tensor) else x for x in inputs)
 
 
+def _repeated(fn: Callable[[], Any], times: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(times):
+            fn()
+
+    return run
+
+
+def time_in_turns(calls: Mapping[str, Callable[[], Any]], *, rounds: int = 30, warmup: int = 5,
+                  min_call_ms: float = 20.0) -> tuple[InterleavedTiming, int]:
+    """:func:`~methodzoo.shared.timing.interleaved_timing` of calls that each repeat their function
+    ``inner`` times, enough for the fastest to last about ``min_call_ms``; returns the timing and
+    ``inner`` (divide medians by it for the time per call). On a shared machine a millisecond-long
+    call is often cut by the scheduler, and those cuts, not the code, would decide the ratio."""
+    fastest = min(time_call(fn, repeats=3, warmup=1).min_s for fn in calls.values())
+    inner = max(1, math.ceil(min_call_ms / 1000.0 / max(fastest, 1e-9)))
+    timing = interleaved_timing({name: _repeated(fn, inner) for name, fn in calls.items()}, rounds=rounds,
+                                warmup=warmup)
+    return timing, inner
+
+
 @torch.no_grad()
 def measure_speedup(dense: nn.Module, compressed: nn.Module, *inputs: Any, batch_sizes: Sequence[int | None] = (1, None),
-                    rounds: int = 30, warmup: int = 5) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
-    """Median latencies (ms) and ``δ`` per batch size, both models timed in turns, in eval mode.
-    ``None`` means the batch of ``inputs`` as given."""
+                    rounds: int = 30, warmup: int = 5, min_call_ms: float = 20.0,
+                    ) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
+    """Median latencies (ms per forward) and ``δ`` per batch size, both models timed in turns
+    (:func:`time_in_turns`), in eval mode. ``None`` means the batch of ``inputs`` as given."""
     latency: dict[int, tuple[float, float]] = {}
     delta: dict[int, float] = {}
     full = int(inputs[0].shape[0])
@@ -231,9 +253,9 @@ def measure_speedup(dense: nn.Module, compressed: nn.Module, *inputs: Any, batch
         for size in batch_sizes:
             batch = full if size is None else size
             sliced = _slice_batch(inputs, batch)
-            timing = interleaved_timing({"dense": partial(dense, *sliced), "compressed": partial(compressed, *sliced)},
-                                        rounds=rounds, warmup=warmup)
-            latency[batch] = (timing.median_ms("dense"), timing.median_ms("compressed"))
+            timing, inner = time_in_turns({"dense": partial(dense, *sliced), "compressed": partial(compressed, *sliced)},
+                                          rounds=rounds, warmup=warmup, min_call_ms=min_call_ms)
+            latency[batch] = (timing.median_ms("dense") / inner, timing.median_ms("compressed") / inner)
             delta[batch] = timing.ratio("dense", "compressed")
     return latency, delta
 

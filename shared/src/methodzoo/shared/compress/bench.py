@@ -28,13 +28,13 @@ import torch
 from torch import nn
 
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table, Verdict
+from methodzoo.shared.compress.accounting import time_in_turns
 from methodzoo.shared.compress.bench_efficientnet import Fidelity, run_efficientnet
 from methodzoo.shared.compress.bench_lenet import Arm, LeNetExperiment, load_digits
 from methodzoo.shared.compress.bench_settings import PROFILES, BenchSettings
 from methodzoo.shared.compress.int8 import Int8Dynamic, int_mm_available, torch_ao_available
 from methodzoo.shared.compress.quantize import quantize_
 from methodzoo.shared.seed import seeded
-from methodzoo.shared.timing import interleaved_timing
 
 PRUNED = "magnitude 90% cubic"
 KMEANS = "k-means 4-bit"
@@ -72,7 +72,7 @@ def int8_large_linear(rounds: int, batch: int = 64) -> dict[str, float]:
         calls["ours"] = quantize_(nn.Sequential(copy.deepcopy(dense)), Int8Dynamic(engine="int_mm"))
     if torch_ao_available():
         calls["torch.ao"] = quantize_(nn.Sequential(copy.deepcopy(dense)), Int8Dynamic(engine="torch.ao"))
-    timing = interleaved_timing({k: partial(m, x) for k, m in calls.items()}, rounds=rounds, warmup=max(3, rounds // 10))
+    timing, _ = time_in_turns({k: partial(m, x) for k, m in calls.items()}, rounds=rounds, warmup=max(3, rounds // 10))
     return {name: timing.ratio("fp32", name) for name in calls if name != "fp32"}
 
 
@@ -254,7 +254,7 @@ def _notes(settings: BenchSettings, experiment: LeNetExperiment, peers: dict[str
         "bits including sparse indices (5-bit relative, with fillers), scales and codebooks; Deep Compression's "
         "α is the storage ratio with Huffman-coded indices and gaps, biases kept in fp32",
         f"δ = dense / compressed median latency, both timed in turns ({settings.timing_rounds} rounds after "
-        f"warm-up) on {settings.threads} torch thread(s); unstructured sparsity runs dense kernels, so its δ ≈ 1; "
+        f"warm-up, each call repeating the forward pass to last ≥ 20 ms) on {settings.threads} torch thread(s); unstructured sparsity runs dense kernels, so its δ ≈ 1; "
         f"the control has the dense architecture, so its δ (b1 {control.delta[1]:.2f}, "
         f"b64 {control.delta[64]:.2f}) is the size of the timing noise in this run",
         "Δ points are against the dense model; the control shows what the extra fine-tuning steps alone give",

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methodzoo.shared.compress.accounting import CompressionReport, report
+from methodzoo.shared.compress.accounting import CompressionReport, report, time_in_turns
 from methodzoo.shared.compress.bench_settings import BenchSettings
 from methodzoo.shared.compress.binary import Binarize
 from methodzoo.shared.compress.compact import compact
@@ -37,7 +37,6 @@ from methodzoo.shared.compress.structured import StructuredPruning
 from methodzoo.shared.data.offline import mnist_digits
 from methodzoo.shared.modules import count_parameters, eval_mode
 from methodzoo.shared.seed import make_generator, seeded
-from methodzoo.shared.timing import interleaved_timing
 from methodzoo.shared.train import EpochBatches, Trainer, TrainerOptions
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -240,11 +239,11 @@ class LeNetExperiment:
         differing = sum(int((ours_masks[k] != peer_masks[k]).sum()) for k in peer_masks)
         x = self.data.test_x[:64]
         with torch.no_grad(), eval_mode(ours, peer):
-            timing = interleaved_timing({"ours": lambda: ours(x), "peer": lambda: peer(x)}, rounds=rounds,
-                                        warmup=max(3, rounds // 10))
+            timing, inner = time_in_turns({"ours": partial(ours, x), "peer": partial(peer, x)}, rounds=rounds,
+                                          warmup=max(3, rounds // 10))
         return {"differing_mask_entries": differing, "acc_ours": accuracy(ours, self.data),
                 "acc_peer": accuracy(peer, self.data), "time_ratio": timing.ratio("ours", "peer"),
-                "ms_ours": timing.median_ms("ours"), "ms_peer": timing.median_ms("peer")}
+                "ms_ours": timing.median_ms("ours") / inner, "ms_peer": timing.median_ms("peer") / inner}
 
     def peers_int8(self, rounds: int) -> dict[str, Any]:
         """Our int8 layers vs torch.ao's dynamic quantization (and torchao's where it runs), batch 64."""
@@ -266,9 +265,9 @@ class LeNetExperiment:
         assert self.dense is not None
         calls = {"dense": self.dense, **models}
         with torch.no_grad(), eval_mode(*calls.values()):
-            timing = interleaved_timing({k: partial(m, x) for k, m in calls.items()}, rounds=rounds,
-                                        warmup=max(3, rounds // 10))
-        return {name: {"acc": accuracy(m, self.data), "ms": timing.median_ms(name),
+            timing, inner = time_in_turns({k: partial(m, x) for k, m in calls.items()}, rounds=rounds,
+                                          warmup=max(3, rounds // 10))
+        return {name: {"acc": accuracy(m, self.data), "ms": timing.median_ms(name) / inner,
                        "delta": timing.ratio("dense", name)} for name, m in calls.items()}
 
     def peers_structured(self, rounds: int) -> dict[str, Any]:
@@ -287,8 +286,8 @@ class LeNetExperiment:
         pruner.step()
         x = self.data.test_x[:64]
         with torch.no_grad(), eval_mode(ours, peer):
-            timing = interleaved_timing({"ours": lambda: ours(x), "peer": lambda: peer(x)}, rounds=rounds,
-                                        warmup=max(3, rounds // 10))
+            timing, _ = time_in_turns({"ours": partial(ours, x), "peer": partial(peer, x)}, rounds=rounds,
+                                      warmup=max(3, rounds // 10))
         result.update({"params_peer": count_parameters(peer), "acc_ours": accuracy(ours, self.data),
                        "acc_peer": accuracy(peer, self.data), "time_ratio": timing.ratio("ours", "peer")})
         return result
