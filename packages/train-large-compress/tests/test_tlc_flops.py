@@ -9,7 +9,11 @@ from methodzoo.train_large_compress.flops import (
     forward_macs,
     training_step_flops,
 )
-from methodzoo.train_large_compress.models import MaskedLanguageModel, Seq2SeqTransformer, SequenceClassifier
+from methodzoo.train_large_compress.models import (
+    MaskedLanguageModel,
+    Seq2SeqTransformer,
+    SequenceClassifier,
+)
 
 CONFIG = ModelConfig(vocab_size=50, width=32, depth=2, max_length=16, dropout=0.0)
 

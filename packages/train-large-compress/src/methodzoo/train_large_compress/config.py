@@ -153,6 +153,7 @@ class SweepConfig(Config):
     vocab_size: int = field(default=512, metadata={"help": "vocabulary (synthetic language; tokenizer for real text)"})
     dropout: float = field(default=0.1, metadata={"help": "dropout of every size"})
     workers: int | None = field(default=None, metadata={"help": "runs side by side (None: one per CPU; 1 on CUDA)"})
+    threads: int | None = field(default=None, metadata={"help": "torch threads per run (None: the CPUs shared among the workers)"})
     device: str = field(default="cpu", metadata={"help": "cpu, cuda, cuda:N, auto"})
 
     def validate(self) -> None:
@@ -164,6 +165,7 @@ class SweepConfig(Config):
         check(self.seed >= 0, "seed must be >= 0, got {}", self.seed)
         check(self.length >= 4, "length must be >= 4, got {}", self.length)
         check(self.workers is None or self.workers >= 1, "workers must be >= 1, got {}", self.workers)
+        check(self.threads is None or self.threads >= 1, "threads must be >= 1, got {}", self.threads)
         check(self.data != "folder" or self.data_root is not None, "data=folder needs data_root (a folder of .txt files)")
         check(self.task == "mlm" or self.data == "synthetic",
               "task=seq2seq uses the synthetic translation task; set data=synthetic")

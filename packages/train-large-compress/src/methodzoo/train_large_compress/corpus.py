@@ -116,7 +116,7 @@ def split_blocks(blocks: torch.Tensor, validation_fraction: float = 0.05,
     if not 0 < validation_fraction < 1:
         raise ConfigError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     order = torch.randperm(blocks.shape[0], generator=make_generator(seed))
-    held_out = max(1, int(round(validation_fraction * blocks.shape[0])))
+    held_out = max(1, round(validation_fraction * blocks.shape[0]))
     if held_out >= blocks.shape[0]:
         raise ConfigError(f"{blocks.shape[0]} blocks are too few to hold out a validation set")
     return blocks[order[held_out:]], blocks[order[:held_out]]

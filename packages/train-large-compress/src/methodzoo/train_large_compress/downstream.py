@@ -22,7 +22,11 @@ from methodzoo.shared.config import Config, check
 from methodzoo.shared.modules import eval_mode
 from methodzoo.shared.seed import make_generator, seeded
 from methodzoo.shared.train import EpochBatches
-from methodzoo.train_large_compress.models import SequenceClassifier, TransformerEncoder, load_encoder_into
+from methodzoo.train_large_compress.models import (
+    SequenceClassifier,
+    TransformerEncoder,
+    load_encoder_into,
+)
 from methodzoo.train_large_compress.synthetic import SyntheticLanguage
 from methodzoo.train_large_compress.tokens import PAD_ID
 
@@ -82,7 +86,7 @@ def movie_task(tokenizer: Any, length: int = 64, test_fraction: float = 0.2, see
     snippets = movie_snippets(archive=archive)
     ids = encode(tokenizer, list(snippets.texts), None, length)
     order = torch.randperm(len(ids), generator=make_generator(seed))
-    held_out = max(1, int(round(test_fraction * len(ids))))
+    held_out = max(1, round(test_fraction * len(ids)))
     test, train = order[:held_out], order[held_out:]
     return ClassificationData(ids[train], snippets.labels[train], ids[test], snippets.labels[test],
                               tuple(POLARITY_LABELS))
@@ -154,5 +158,5 @@ def fine_tune(pretrained: nn.Module, data: ClassificationData, config: FineTuneC
         loss.backward()
         optimizer.step()
         schedule.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return FineTuned(model, accuracy(model, data.test_ids, data.test_labels), losses)

@@ -23,6 +23,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from methodzoo.train_large_compress.config import (
     TrainConfig,
 )
 from methodzoo.train_large_compress.flops import training_step_flops
+from methodzoo.train_large_compress.synthetic import SyntheticLanguage, SyntheticTranslation
 from methodzoo.train_large_compress.tasks import (
     BlockSource,
     MaskedLMTask,
@@ -62,11 +64,11 @@ from methodzoo.train_large_compress.tasks import (
     SyntheticSource,
     TranslationTask,
 )
-from methodzoo.train_large_compress.synthetic import SyntheticLanguage, SyntheticTranslation
 
 CORPUS_FILE = "corpus.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 RESULTS_FILE = "sweep.json"
+clock = time.perf_counter  # the wall clock of training steps (a test replaces it)
 
 
 @dataclass(frozen=True)
@@ -224,10 +226,14 @@ def model_config_of(model: torch.nn.Module) -> ModelConfig:
 def run_one(spec: RunSpec) -> RunResult:
     """Train one size with one seed until its budget is spent (see the module docstring)."""
     owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
+    threads = torch.get_num_threads()
+    if spec.sweep.threads is not None:
+        torch.set_num_threads(spec.sweep.threads)
     context = setup_distributed(spec.sweep.device)
     try:
         return _run(spec, context)
     finally:
+        torch.set_num_threads(threads)
         if owns_group:
             teardown_distributed(context)
 
@@ -287,6 +293,7 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
 
     if trainer.step == 0 and not state.evaluations:
         evaluate()
+    warm_up(task, model, spec.train)
     bar = progress(total=total_steps if unit == "flops" else None, desc=f"{config.label} seed {spec.seed}",
                    enabled=spec.show_progress and context.is_main)
     bar.update(trainer.step)
@@ -304,10 +311,10 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
                 if not pending_marks() or state.seconds + expected > budget:
                     break
             synchronize(device)
-            start = time.perf_counter()
+            start = clock()
             trainer.train_step(lambda step: task.training_loss(wrapped, step))
             synchronize(device)
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             state.seconds += elapsed
             state.step_times.append(elapsed)
             del state.step_times[:-50]
@@ -332,6 +339,15 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
     result.evaluations = list(state.evaluations)
     result.marks = sorted(state.marks, key=lambda m: m.index)
     return result
+
+
+def warm_up(task: PretrainingTask, model: torch.nn.Module, train: TrainConfig) -> None:
+    """One training step on a throwaway copy, so that one-time costs (lazy imports, allocator and
+    kernel initialisation) do not land in the first timed step of the run."""
+    copy = deepcopy(model)
+    optimizer = _optimizer(copy, train)
+    task.training_loss(copy, 0).backward()
+    optimizer.step()
 
 
 def select_checkpoint(marks: Sequence[MarkCheckpoint], budget: float, unit: BudgetUnit) -> MarkCheckpoint:
@@ -393,7 +409,12 @@ def prepare_corpus(sweep: SweepConfig, out_dir: Path, archive: str | None = None
     from safetensors.torch import save_file
 
     from methodzoo.shared.io import atomic_write
-    from methodzoo.train_large_compress.corpus import corpus_sentences, pack_blocks, split_blocks, train_tokenizer
+    from methodzoo.train_large_compress.corpus import (
+        corpus_sentences,
+        pack_blocks,
+        split_blocks,
+        train_tokenizer,
+    )
 
     sentences = corpus_sentences(sweep.data, root=sweep.data_root, archive=archive)
     tokenizer = train_tokenizer(sentences, vocab_size=sweep.vocab_size)
@@ -430,7 +451,8 @@ def sweep(config: SweepConfig, train: TrainConfig, out_dir: str | Path, *, langu
     try:
         if workers == 1:
             specs = [RunSpec(**{**_fields(s), "show_progress": show_progress}) for s in specs]
-        results = process_map(run_one, specs, workers=workers, on_done=lambda _: bar.update(1))
+        results = process_map(run_one, specs, workers=workers, threads_per_worker=config.threads,
+                              on_done=lambda _: bar.update(1))
     finally:
         bar.close()
     result = SweepResult(config, train, language, results, str(out))
