@@ -184,13 +184,18 @@ class CompressConfig(Config):
     post-training (PTQ) or quantization-aware (QAT, straight-through gradient).
     """
 
-    sparsities: tuple[float, ...] = field(default=(0.3, 0.5, 0.7, 0.8, 0.9), metadata={"help": "pruning targets"})
-    bits: tuple[int, ...] = field(default=(8, 6, 4, 3, 2), metadata={"help": "quantization bit widths"})
+    sparsities: tuple[float, ...] = field(default=(0.3, 0.5, 0.7, 0.8, 0.9), metadata={"help": "one-shot pruning targets"})
+    bits: tuple[int, ...] = field(default=(8, 6, 4, 3, 2), metadata={"help": "post-training quantization bit widths"})
     iterative: bool = field(default=True, metadata={"help": "also prune iteratively with fine-tuning"})
+    iterative_sparsities: tuple[float, ...] = field(default=(0.3, 0.5, 0.7, 0.8, 0.9),
+                                                    metadata={"help": "iterative pruning targets"})
     prune_rounds: int = field(default=4, metadata={"help": "iterative pruning: rounds to the target sparsity"})
     qat: bool = field(default=True, metadata={"help": "also quantization-aware training"})
-    finetune_steps: int = field(default=100, metadata={"help": "training steps of iterative pruning and QAT"})
+    qat_bits: tuple[int, ...] = field(default=(8, 6, 4, 3, 2), metadata={"help": "QAT bit widths"})
+    finetune_steps: int = field(default=100, metadata={"help": "training steps of iterative pruning and of QAT"})
     finetune_lr: float = field(default=1e-4, metadata={"help": "learning rate of that fine-tuning"})
+    joint_sparsities: tuple[float, ...] = field(
+        default=(), metadata={"help": "also prune one-shot to each of these, then quantize to each bit width (PTQ)"})
     per_channel: bool = field(default=True, metadata={"help": "one scale per output channel (False: per tensor)"})
     symmetric: bool = field(default=True, metadata={"help": "symmetric grid (0 maps to 0)"})
     scope: Literal["global", "layer"] = field(default="global", metadata={"help": "pruning threshold: global or per layer"})
@@ -198,8 +203,11 @@ class CompressConfig(Config):
     int8_latency: bool = field(default=True, metadata={"help": "measure real int8 latency against fp32"})
 
     def validate(self) -> None:
-        check(all(0 < s < 1 for s in self.sparsities), "sparsities must be in (0, 1), got {}", self.sparsities)
-        check(all(2 <= b <= 8 for b in self.bits), "bits must be in 2..8, got {}", self.bits)
+        for name in ("sparsities", "iterative_sparsities", "joint_sparsities"):
+            values = getattr(self, name)
+            check(all(0 < s < 1 for s in values), "{} must be in (0, 1), got {}", name, values)
+        for name in ("bits", "qat_bits"):
+            check(all(2 <= b <= 8 for b in getattr(self, name)), "{} must be in 2..8, got {}", name, getattr(self, name))
         check(self.prune_rounds >= 1, "prune_rounds must be >= 1, got {}", self.prune_rounds)
         check(self.finetune_steps >= 0, "finetune_steps must be >= 0, got {}", self.finetune_steps)
         check(self.finetune_lr > 0, "finetune_lr must be positive, got {}", self.finetune_lr)

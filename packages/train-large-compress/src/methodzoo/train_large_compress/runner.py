@@ -55,7 +55,7 @@ from methodzoo.train_large_compress.config import (
     SweepConfig,
     TrainConfig,
 )
-from methodzoo.train_large_compress.flops import training_step_flops
+from methodzoo.train_large_compress.flops import TRAINING_MULTIPLIER, training_step_flops
 from methodzoo.train_large_compress.synthetic import SyntheticLanguage, SyntheticTranslation
 from methodzoo.train_large_compress.tasks import (
     BlockSource,
@@ -210,10 +210,15 @@ def _optimizer(model: torch.nn.Module, train: TrainConfig) -> torch.optim.Optimi
 
 
 def count_step_flops(task: PretrainingTask, model: torch.nn.Module, spec: RunSpec) -> tuple[float, float]:
-    """(counted, closed-form) FLOPs of one training step on the full batch."""
+    """(counted, closed-form) FLOPs of one training step on the full batch: the core's counter
+    on one forward pass (attention included) times :data:`~.flops.TRAINING_MULTIPLIER`, and the
+    closed form of :mod:`.flops` as a check."""
+    from methodzoo.shared.compress import count_flops
+
     length = spec.sweep.length
-    closed = float(training_step_flops(model_config_of(model), task.name, spec.train.batch_size, length, length - 1))
-    return closed, closed
+    counted = TRAINING_MULTIPLIER * count_flops(model, *task.example_inputs(spec.train.batch_size)).flops
+    closed = training_step_flops(model_config_of(model), task.name, spec.train.batch_size, length, length - 1)
+    return float(counted), float(closed)
 
 
 def model_config_of(model: torch.nn.Module) -> ModelConfig:
