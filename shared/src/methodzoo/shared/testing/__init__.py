@@ -1,5 +1,6 @@
 """Helpers for methodzoo's tests: writers of the standard on-disk dataset formats, statistical
-bands, and running code under Triton's CPU interpreter. Used by the tests of every package."""
+bands, running code under Triton's CPU interpreter, and (in ``testing.torchrun``) launching
+``torchrun`` on CPU. Used by the tests of every package."""
 
 from methodzoo.shared.testing.formats import (
     tar_gz_bytes,
