@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from typing import Any
 
 
@@ -69,6 +70,8 @@ def _sweep(args: argparse.Namespace) -> int:
     language = LanguageConfig.from_args(args, vocab_size=config.vocab_size, length=config.length)
     result = sweep(config, train, args.out, language=language, archive=args.archive,
                    checkpoint_every=args.checkpoint_every, resume=args.resume, show_progress=None)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports
 
     def text(r: Any) -> str:
         lines = [f"{'size':<12} {'seed':>4} {'params':>9} {'FLOPs/step':>11} {'steps':>7} {'seconds':>8} "

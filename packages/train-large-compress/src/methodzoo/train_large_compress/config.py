@@ -17,7 +17,7 @@ from methodzoo.shared.config import Config, check
 Task = Literal["mlm", "seq2seq"]
 DataSource = Literal["synthetic", "snli", "movies", "folder"]
 BudgetUnit = Literal["flops", "seconds"]
-Schedule = Literal["constant", "linear"]
+Schedule = Literal["constant", "linear", "cosine"]
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,11 @@ class LanguageConfig(Config):
 class TrainConfig(Config):
     """One training run: batch, optimiser (AdamW as RoBERTa), schedule, masking and evaluation."""
 
-    batch_size: int = field(default=32, metadata={"help": "sequences per step"})
+    batch_size: int = field(default=32, metadata={"help": "sequences per step (over all processes)"})
+    accumulation: int = field(default=1, metadata={"help": "micro-batches per step on each process"})
     lr: float = field(default=1e-3, metadata={"help": "peak learning rate (shared by every size)"})
     warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
-    schedule: Schedule = field(default="constant", metadata={"help": "after warm-up: constant, or linear decay to 0 at max_steps"})
+    schedule: Schedule = field(default="constant", metadata={"help": "after warm-up: constant, linear decay to 0 (RoBERTa) or cosine, over the run's steps"})
     max_steps: int = field(default=100_000, metadata={"help": "step limit (the compute budget usually stops first)"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     beta2: float = field(default=0.98, metadata={"help": "AdamW β₂ (RoBERTa: 0.98)"})
@@ -114,6 +115,7 @@ class TrainConfig(Config):
 
     def validate(self) -> None:
         check(self.batch_size >= 1, "batch_size must be >= 1, got {}", self.batch_size)
+        check(self.accumulation >= 1, "accumulation must be >= 1, got {}", self.accumulation)
         check(self.lr > 0, "lr must be positive, got {}", self.lr)
         check(self.warmup_steps >= 0, "warmup_steps must be >= 0, got {}", self.warmup_steps)
         check(self.max_steps >= 1, "max_steps must be >= 1, got {}", self.max_steps)

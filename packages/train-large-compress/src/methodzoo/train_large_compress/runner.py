@@ -11,8 +11,8 @@ the checkpoint nearest a budget without exceeding it.
 
 Runs are independent: :func:`sweep` runs them side by side through the core's
 :func:`~methodzoo.shared.parallel.process_map` (one process per CPU core), or one after the other
-on a GPU. Under ``torchrun`` each run is data-parallel through the core's DDP helpers (every rank
-draws the same batch and trains on its share).
+on a GPU. Under ``torchrun`` each run is data-parallel through the core Trainer (every process
+draws the same global batch and computes its micro-batch; gradients are averaged over processes).
 
 Seconds count training steps only (batch drawing, forward, backward, optimiser), not evaluation.
 """
@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from copy import deepcopy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,15 @@ from methodzoo.shared.progress import progress
 from methodzoo.shared.seed import seeded
 from methodzoo.shared.timing import synchronize
 from methodzoo.shared.train import (
+    LinearWarmup,
     Trainer,
     TrainerOptions,
+    WarmupCosine,
+    distributed_session,
     save_weights,
     setup_distributed,
-    teardown_distributed,
-    unwrap_model,
-    wrap_model,
 )
-from methodzoo.shared.train.distributed import launched_by_torchrun
+from methodzoo.shared.train.distributed import broadcast_values, launched_by_torchrun
 from methodzoo.train_large_compress.config import (
     BudgetUnit,
     LanguageConfig,
@@ -171,33 +171,44 @@ class RunProgress:
         self.marks = [MarkCheckpoint(**m) for m in data["marks"]]
 
 
-def build_task(spec: RunSpec, device: torch.device, shard: tuple[int, int] = (0, 1)) -> PretrainingTask:
+def build_task(spec: RunSpec, device: torch.device) -> PretrainingTask:
     """The pretraining task of a run: synthetic language, its translation task, or packed real text."""
     language = SyntheticLanguage(spec.language)
     if spec.sweep.task == "seq2seq":
-        return TranslationTask(SyntheticTranslation(language), spec.train, spec.seed, device, shard)
+        return TranslationTask(SyntheticTranslation(language), spec.train, spec.seed, device)
     if spec.sweep.data == "synthetic":
-        return MaskedLMTask(SyntheticSource(language), spec.train, spec.seed, device, shard)
+        return MaskedLMTask(SyntheticSource(language), spec.train, spec.seed, device)
     if spec.corpus is None:
         raise UserError(f"data={spec.sweep.data} needs a prepared corpus (run through sweep())")
     from safetensors.torch import load_file
 
     blocks = load_file(spec.corpus)
     return MaskedLMTask(BlockSource(blocks["train"], blocks["validation"], int(blocks["vocab_size"].item())),
-                        spec.train, spec.seed, device, shard)
+                        spec.train, spec.seed, device)
+
+
+@dataclass(frozen=True)
+class WarmupLinearDecay:
+    """RoBERTa's schedule: linear warm-up, then linear decay to 0 at ``total_steps``."""
+
+    total_steps: int
+    warmup_steps: int
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps))
 
 
 def learning_rate_factor(train: TrainConfig, total_steps: int) -> Callable[[int], float]:
-    """Linear warm-up to the peak, then constant or linear decay to 0 at ``total_steps``."""
-
-    def factor(step: int) -> float:
-        if step < train.warmup_steps:
-            return (step + 1) / train.warmup_steps
-        if train.schedule == "constant":
-            return 1.0
-        return max(0.0, (total_steps - step) / max(1, total_steps - train.warmup_steps))
-
-    return factor
+    """Linear warm-up to the peak, then constant, linear decay or cosine to 0 at ``total_steps``
+    (the run's own step count under a FLOP budget; ``max_steps`` under a wall-clock one)."""
+    warmup = min(train.warmup_steps, total_steps)
+    if train.schedule == "constant":
+        return LinearWarmup(warmup)
+    if train.schedule == "cosine":
+        return WarmupCosine(total_steps=total_steps, warmup_steps=warmup)
+    return WarmupLinearDecay(total_steps, warmup)
 
 
 def _optimizer(model: torch.nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
@@ -222,7 +233,7 @@ def count_step_flops(task: PretrainingTask, model: torch.nn.Module, spec: RunSpe
 
 
 def model_config_of(model: torch.nn.Module) -> ModelConfig:
-    config = getattr(unwrap_model(model), "config", None)
+    config = getattr(model, "config", None)
     if not isinstance(config, ModelConfig):
         raise TypeError(f"{type(model).__name__} has no ModelConfig")
     return config
@@ -230,22 +241,21 @@ def model_config_of(model: torch.nn.Module) -> ModelConfig:
 
 def run_one(spec: RunSpec) -> RunResult:
     """Train one size with one seed until its budget is spent (see the module docstring)."""
-    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
     threads = torch.get_num_threads()
     if spec.sweep.threads is not None:
         torch.set_num_threads(spec.sweep.threads)
-    context = setup_distributed(spec.sweep.device)
     try:
-        return _run(spec, context)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return _run(spec, setup_distributed(spec.sweep.device))  # the sweep's process group
+        with distributed_session(spec.sweep.device) as context:
+            return _run(spec, context)
     finally:
         torch.set_num_threads(threads)
-        if owns_group:
-            teardown_distributed(context)
 
 
 def _run(spec: RunSpec, context: Any) -> RunResult:
     device = context.device
-    task = build_task(spec, device, (context.rank, context.world_size))
+    task = build_task(spec, device)
     with seeded(spec.seed):
         model = task.build_model(spec.model).to(device)
     config = model_config_of(model)
@@ -256,17 +266,17 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
     if unit == "flops" and total_steps < 1:
         raise UserError(f"budget {budget:.3g} FLOPs is less than one training step of {config.label} "
                         f"({flops_per_step:.3g} FLOPs)")
-    wrapped = wrap_model(model, context)
     optimizer = _optimizer(model, spec.train)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor(spec.train, total_steps))
     state = RunProgress()
     run_dir = spec.run_dir
-    trainer = Trainer(wrapped, optimizer, scheduler=scheduler,
+    trainer = Trainer(model, optimizer, scheduler=scheduler,
                       options=TrainerOptions(grad_clip_norm=spec.train.grad_clip_norm, progress=False,
-                                             keep_checkpoints=1),
+                                             keep_checkpoints=1, accumulation=spec.train.accumulation,
+                                             micro_batch_seed=spec.seed),
                       checkpoint_dir=run_dir / "checkpoints",
                       config={"model": config.to_dict(), "train": spec.train.to_dict(), "sweep": spec.sweep.to_dict()},
-                      extra_state={"progress": state}, is_main_process=context.is_main)
+                      extra_state={"progress": state}, distributed=context)
     if spec.resume:
         trainer.resume()
     result = RunResult(label=config.label, model=config.to_dict(), task=task.name, seed=spec.seed,
@@ -277,7 +287,7 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
 
     def evaluate() -> Evaluation:
         record = Evaluation(trainer.step, trainer.step * flops_per_step, state.seconds,
-                            task.validation_loss(unwrap_model(wrapped)))
+                            task.validation_loss(model))
         if not state.evaluations or state.evaluations[-1].step != record.step:
             state.evaluations.append(record)
         return state.evaluations[-1]
@@ -286,7 +296,7 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
         record = evaluate()
         path = run_dir / f"mark-{index + 1}.safetensors"
         if context.is_main:
-            save_weights(path, unwrap_model(wrapped), config={"model": config.to_dict(), "task": task.name},
+            save_weights(path, model, config={"model": config.to_dict(), "task": task.name},
                          metadata={"step": trainer.step, "flops": record.flops, "seconds": record.seconds,
                                    "budget": marks[index], "unit": unit})
         state.marks.append(MarkCheckpoint(index + 1, marks[index], trainer.step, record.flops, record.seconds,
@@ -317,9 +327,11 @@ def _run(spec: RunSpec, context: Any) -> RunResult:
                     break
             synchronize(device)
             start = clock()
-            trainer.train_step(lambda step: task.training_loss(wrapped, step))
+            trainer.train_step(lambda step, micro: task.training_loss(model, step, micro))
             synchronize(device)
             elapsed = clock() - start
+            if context.enabled:  # every process follows rank 0's clock, so all stop at the same step
+                elapsed = float(broadcast_values(torch.tensor([elapsed], dtype=torch.float64), context)[0])
             state.seconds += elapsed
             state.step_times.append(elapsed)
             del state.step_times[:-50]
@@ -452,22 +464,22 @@ def sweep(config: SweepConfig, train: TrainConfig, out_dir: str | Path, *, langu
     distributed = launched_by_torchrun()
     on_gpu = not config.device.startswith("cpu") and torch.cuda.is_available()
     workers = 1 if distributed or on_gpu else (config.workers or cpu_count())
+    if workers == 1:
+        specs = [replace(s, show_progress=show_progress) for s in specs]
     bar = progress(total=len(specs), desc="sweep runs", enabled=show_progress)
     try:
-        if workers == 1:
-            specs = [RunSpec(**{**_fields(s), "show_progress": show_progress}) for s in specs]
-        results = process_map(run_one, specs, workers=workers, threads_per_worker=config.threads,
-                              on_done=lambda _: bar.update(1))
+        if distributed:  # one process group for all the runs, each data-parallel over the processes
+            with distributed_session(config.device):
+                results = [run_one(spec) for spec in specs]
+        else:
+            results = process_map(run_one, specs, workers=workers, threads_per_worker=config.threads,
+                                  on_done=lambda _: bar.update(1))
     finally:
         bar.close()
     result = SweepResult(config, train, language, results, str(out))
     if _is_main_rank():
         result.save()
     return result
-
-
-def _fields(spec: RunSpec) -> dict[str, Any]:
-    return {f: getattr(spec, f) for f in spec.__dataclass_fields__}
 
 
 def _is_main_rank() -> bool:

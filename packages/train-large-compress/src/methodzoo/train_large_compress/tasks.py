@@ -1,8 +1,10 @@
 """Pretraining tasks: where a training batch comes from, its loss, and the fixed validation set.
 
-A task is the runner's only view of the data: ``training_loss(model, step)`` draws batch
-``step`` (a pure function of the run's seed and the step, so resuming is exact and every size
-sees its own fresh data), ``validation_loss(model)`` scores a validation set that is the same for
+A task is the runner's only view of the data: ``training_loss(model, step, micro)`` draws batch
+``step`` (a pure function of the run's seed and the step, masks included, so resuming is exact
+and every size sees its own fresh data) and computes the loss of the micro-batch ``micro`` of it
+(the core Trainer's share for this process under ``torchrun`` or gradient accumulation; the
+whole batch without one). ``validation_loss(model)`` scores a validation set that is the same for
 every size and seed, and ``example_inputs`` is the batch the FLOP counter runs.
 """
 
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 
 from methodzoo.shared.modules import eval_mode
-from methodzoo.shared.train import EpochBatches
+from methodzoo.shared.train import EpochBatches, MicroBatch
 from methodzoo.train_large_compress.config import ModelConfig, TrainConfig
 from methodzoo.train_large_compress.masking import MaskedTokens, mask_tokens
 from methodzoo.train_large_compress.models import (
@@ -95,7 +97,7 @@ class PretrainingTask(ABC):
     def build_model(self, config: ModelConfig) -> nn.Module: ...
 
     @abstractmethod
-    def training_loss(self, model: nn.Module, step: int) -> torch.Tensor: ...
+    def training_loss(self, model: nn.Module, step: int, micro: MicroBatch | None = None) -> torch.Tensor: ...
 
     @abstractmethod
     def validation_loss(self, model: nn.Module) -> float: ...
@@ -112,13 +114,11 @@ class MaskedLMTask(PretrainingTask):
 
     name = "mlm"
 
-    def __init__(self, source: TokenSource, train: TrainConfig, seed: int, device: torch.device | str = "cpu",
-                 shard: tuple[int, int] = (0, 1)) -> None:
+    def __init__(self, source: TokenSource, train: TrainConfig, seed: int, device: torch.device | str = "cpu") -> None:
         self.source = source
         self.train = train
         self.seed = seed
         self.device = torch.device(device)
-        self.rank, self.world_size = shard
         self._validation = [self._mask(tokens, stream_generator(MASK_STREAM + 1, VALIDATION_SEED, i))
                             for i, tokens in enumerate(source.validation_tokens(train.eval_batches, train.batch_size))]
 
@@ -135,14 +135,16 @@ class MaskedLMTask(PretrainingTask):
     def build_model(self, config: ModelConfig) -> nn.Module:
         return MaskedLanguageModel(config.replace(vocab_size=self.source.vocab_size, decoder_depth=0))
 
-    def training_batch(self, step: int) -> MaskedTokens:
-        """This rank's share of batch ``step`` (the whole batch without torchrun)."""
+    def training_batch(self, step: int, micro: MicroBatch | None = None) -> MaskedTokens:
+        """Batch ``step``, masked, or the rows of micro-batch ``micro`` of it."""
         tokens = self.source.train_tokens(self.seed, step, self.train.batch_size)
         masked = self._mask(tokens, stream_generator(MASK_STREAM, self.seed, step))
-        return MaskedTokens(masked.inputs[self.rank::self.world_size], masked.labels[self.rank::self.world_size])
+        if micro is None:
+            return masked
+        return MaskedTokens(micro.select(masked.inputs), micro.select(masked.labels))
 
-    def training_loss(self, model: nn.Module, step: int) -> torch.Tensor:
-        batch = self.training_batch(step)
+    def training_loss(self, model: nn.Module, step: int, micro: MicroBatch | None = None) -> torch.Tensor:
+        batch = self.training_batch(step, micro)
         return masked_lm_loss(model, batch.inputs, batch.labels)
 
     @torch.no_grad()
@@ -167,12 +169,11 @@ class TranslationTask(PretrainingTask):
     name = "seq2seq"
 
     def __init__(self, translation: SyntheticTranslation, train: TrainConfig, seed: int,
-                 device: torch.device | str = "cpu", shard: tuple[int, int] = (0, 1)) -> None:
+                 device: torch.device | str = "cpu") -> None:
         self.translation = translation
         self.train = train
         self.seed = seed
         self.device = torch.device(device)
-        self.rank, self.world_size = shard
         self._validation = [tuple(t.to(self.device) for t in translation.batch(VALIDATION_STREAM, VALIDATION_SEED, i,
                                                                                 train.batch_size))
                             for i in range(train.eval_batches)]
@@ -182,11 +183,11 @@ class TranslationTask(PretrainingTask):
         return Seq2SeqTransformer(config.replace(vocab_size=self.translation.language.vocab_size,
                                                  decoder_depth=depth))
 
-    def training_loss(self, model: nn.Module, step: int) -> torch.Tensor:
+    def training_loss(self, model: nn.Module, step: int, micro: MicroBatch | None = None) -> torch.Tensor:
         source, target = self.translation.batch(TRAIN_STREAM, self.seed, step, self.train.batch_size)
-        source = source[self.rank::self.world_size].to(self.device)
-        target = target[self.rank::self.world_size].to(self.device)
-        return translation_loss(model, source, target)
+        if micro is not None:
+            source, target = micro.select(source), micro.select(target)
+        return translation_loss(model, source.to(self.device), target.to(self.device))
 
     @torch.no_grad()
     def validation_loss(self, model: nn.Module) -> float:
