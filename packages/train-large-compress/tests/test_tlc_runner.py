@@ -127,3 +127,17 @@ def test_grid_is_every_width_with_every_depth_cheapest_first() -> None:
     sizes = grid(SweepConfig(widths=(64, 32), depths=(2, 1)))
     assert [s.label for s in sizes] == ["d32-L1", "d32-L2", "d64-L1", "d64-L2"]
     assert torch.tensor([training_step_flops(s, "mlm", 1, 64) for s in sizes]).diff().gt(0).all()
+
+
+def test_a_folder_of_plain_text_trains_with_a_tokenizer_trained_here(tmp_path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    words = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "rug", "fast", "slowly", "home"]
+    rng = random.Random(0)
+    (corpus / "text.txt").write_text("\n".join(" ".join(rng.choice(words) for _ in range(8)) for _ in range(400)))
+    config = _sweep(widths=(8,), data="folder", data_root=str(corpus), vocab_size=300, budget=3e7, marks=1)
+    result = sweep(config, TRAIN, tmp_path / "out")
+    run = result.runs[0]
+    assert (tmp_path / "out" / "tokenizer.json").is_file() and (tmp_path / "out" / "corpus.safetensors").is_file()
+    assert run.model["vocab_size"] < 300  # the tokenizer's own vocabulary (the text has few words)
+    assert run.epochs_seen > 0 and run.evaluations[-1].val_loss < run.evaluations[0].val_loss

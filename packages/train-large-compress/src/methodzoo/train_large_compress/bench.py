@@ -37,23 +37,23 @@ class Settings(Config):
 
     widths: tuple[int, ...] = (32, 64, 128)
     depths: tuple[int, ...] = (2,)
-    budget: float = 1.2e11
+    budget: float = 1.5e11
     seeds: int = 3
     length: int = 32
     vocab_size: int = 128
     states: int = 16
     topics: int = 4
-    batch_size: int = 32
+    batch_size: int = 16
     lr: float = 1e-3
     warmup_steps: int = 20
-    eval_every: int = 10
-    eval_batches: int = 4
-    sparsities: tuple[float, ...] = (0.3, 0.5, 0.7, 0.8, 0.9)
+    eval_every: int = 25
+    eval_batches: int = 8
+    sparsities: tuple[float, ...] = (0.5, 0.7, 0.9)
     iterative_sparsities: tuple[float, ...] = (0.8,)
-    bits: tuple[int, ...] = (8, 6, 4, 3, 2)
+    bits: tuple[int, ...] = (8, 4, 3, 2)
     qat_bits: tuple[int, ...] = (2,)
     joint_sparsities: tuple[float, ...] = (0.5, 0.8)
-    finetune_steps: int = 40
+    finetune_steps: int = 20
     prune_rounds: int = 4
     downstream_steps: int = 60
     downstream_train: int = 1024
@@ -68,6 +68,7 @@ PROFILES = Profiles(
     quick=Settings(),
     full=Settings(widths=(64, 128, 256), depths=(2, 4, 6), budget=2e13, seeds=3, length=64, vocab_size=512,
                   states=32, batch_size=64, warmup_steps=100, eval_every=50, eval_batches=8,
+                  sparsities=(0.3, 0.5, 0.7, 0.8, 0.9), bits=(8, 6, 4, 3, 2),
                   iterative_sparsities=(0.3, 0.5, 0.7, 0.8, 0.9), qat_bits=(8, 6, 4, 3, 2),
                   joint_sparsities=(0.5, 0.8), finetune_steps=200, downstream_steps=300, downstream_train=4096,
                   downstream_test=2048),
@@ -100,6 +101,18 @@ def _fmt(pair: tuple[float, float], digits: int = 4) -> str:
 
 
 def run(ctx: BenchContext) -> BenchResult:
+    """Tiny models on shared CPU cores: one torch thread here, one per worker process."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(ctx)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(ctx: BenchContext) -> BenchResult:
     from methodzoo.train_large_compress.runner import sweep
     from methodzoo.train_large_compress.study import compress_sweep, load_compression, summarize
 
@@ -113,23 +126,51 @@ def run(ctx: BenchContext) -> BenchResult:
     return _report(settings, result, summary, downstream)
 
 
-def _downstream(result: Any, settings: Settings) -> dict[str, float]:
-    """Topic accuracy after fine-tuning each size's full-budget checkpoint (first seed)."""
-    if settings.downstream_steps == 0:
-        return {}
+@dataclass(frozen=True)
+class _DownstreamJob:
+    result: Any
+    label: str
+    settings: Settings
+
+
+def _downstream_job(job: _DownstreamJob) -> float:
     from methodzoo.train_large_compress.downstream import FineTuneConfig, fine_tune, topic_task
     from methodzoo.train_large_compress.study import load_checkpoint_model
     from methodzoo.train_large_compress.synthetic import SyntheticLanguage
 
-    data = topic_task(SyntheticLanguage(result.language), settings.downstream_train, settings.downstream_test)
-    accuracy = {}
-    for label in result.labels():
-        run = result.runs_of(label)[0]
-        model, _ = load_checkpoint_model(result, run, run.marks[-1])
-        tuned = fine_tune(model, data, FineTuneConfig(steps=settings.downstream_steps, batch_size=32, lr=3e-4),
-                          seed=run.seed)
-        accuracy[label] = tuned.accuracy
-    return accuracy
+    settings = job.settings
+    data = topic_task(SyntheticLanguage(job.result.language), settings.downstream_train, settings.downstream_test)
+    run = job.result.runs_of(job.label)[0]
+    model, _ = load_checkpoint_model(job.result, run, run.marks[-1])
+    tuned = fine_tune(model, data, FineTuneConfig(steps=settings.downstream_steps, batch_size=32, lr=3e-4),
+                      seed=run.seed)
+    return tuned.accuracy
+
+
+def _downstream(result: Any, settings: Settings) -> dict[str, float]:
+    """Topic accuracy after fine-tuning each size's full-budget checkpoint (first seed), sizes side by side."""
+    from methodzoo.shared.parallel import process_map
+
+    if settings.downstream_steps == 0:
+        return {}
+    labels = result.labels()
+    largest_first = labels[::-1]
+    accuracy = dict(zip(largest_first, process_map(_downstream_job, [_DownstreamJob(result, label, settings)
+                                                                     for label in largest_first]), strict=True))
+    return {label: accuracy[label] for label in labels}
+
+
+def _robustness(summary: Any, labels: list[str]) -> dict[tuple[str, str], dict[str, tuple[float, float]]]:
+    """Loss increase of every compressed version over the same run's dense checkpoint, per size."""
+    from methodzoo.train_large_compress.analysis import mean_and_spread
+
+    points = summary.points
+    dense = {(p.label, p.seed): p.loss for p in points if p.method == "dense"}
+    versions = list(dict.fromkeys((p.method, p.setting) for p in points if p.method != "dense"))
+    return {version: {label: mean_and_spread([p.loss - dense[p.label, p.seed] for p in points
+                                              if (p.method, p.setting) == version and p.label == label])
+                      for label in labels}
+            for version in versions}
 
 
 def _report(settings: Settings, result: Any, summary: Any, downstream: dict[str, float]) -> BenchResult:
@@ -197,6 +238,16 @@ def _report(settings: Settings, result: Any, summary: Any, downstream: dict[str,
         [[r.small, r.large, f"{r.budget_bits / 1e6:.3g}", r.budget_from, _fmt(r.small_loss), r.small_choice,
           _fmt(r.large_loss), r.large_choice, r.large_wins] for r in summary.equal_bits])
     tables = [convergence, equal_bits]
+    robustness = _robustness(summary, labels)
+    for (method, setting), increases in robustness.items():
+        key = f"{method}_{setting}".replace(" ", "").replace("%", "").replace("+", "_")
+        metrics[f"loss_increase_{key}_small"] = round(increases[labels[0]][0], 4)
+        metrics[f"loss_increase_{key}_large"] = round(increases[labels[-1]][0], 4)
+    tables.append(Table(
+        "Robustness: validation loss increase over each size's own uncompressed checkpoint (mean ± s.d. over seeds)",
+        ["method", "setting", *labels],
+        [[method, setting, *(_fmt(increases[label], 3) for label in labels)]
+         for (method, setting), increases in robustness.items()]))
     if summary.int8:
         tables.append(Table("Real int8 linear layers against fp32 (first seed's checkpoint; δ = fp32 time / int8 time)",
                             ["size", "engine", "batch", "fp32 ms", "int8 ms", "δ", "loss fp32", "loss int8"],

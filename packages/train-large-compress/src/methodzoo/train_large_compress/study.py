@@ -260,11 +260,13 @@ class Summary:
     equal_bits: list[EqualBitsRow]
     int8: dict[str, Int8Latency]
     plots: list[Path]
+    points: list[CompressedPoint] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "convergence": [asdict(r) for r in self.convergence],
                 "equal_bits": [asdict(r) for r in self.equal_bits],
-                "int8": {k: asdict(v) for k, v in self.int8.items()}, "plots": [str(p) for p in self.plots]}
+                "int8": {k: asdict(v) for k, v in self.int8.items()}, "plots": [str(p) for p in self.plots],
+                "points": [asdict(p) for p in self.points]}
 
 
 def summarize(result: SweepResult, compressed: Sequence[RunCompression] | None = None,
@@ -284,4 +286,4 @@ def summarize(result: SweepResult, compressed: Sequence[RunCompression] | None =
         if points:
             plots.append(plot_compression(points, labels, Path(plot_dir) / "compression.png",
                                           sorted({r.budget_bits for r in equal_bits})))
-    return Summary(target, rows, equal_bits, dict(int8 or {}), plots)
+    return Summary(target, rows, equal_bits, dict(int8 or {}), plots, points)
