@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from methodzoo.cud.config import SOLVERS, CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
+from methodzoo.shared.cli import add_common_arguments
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import UserError
 
@@ -46,10 +47,10 @@ def register(subparsers: Any) -> None:
     train.add_argument("--network", choices=NETWORK_PRESETS, default="auto", help="network preset")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     _accumulate(train)
-    _common(train)
+    add_common_arguments(train)  # TrainConfig.from_args reads --seed back
     CUDConfig.add_arguments(train)
     NetworkConfig.add_arguments(train)
-    TrainConfig.add_arguments(train)
+    TrainConfig.add_arguments(train, exclude=("seed",))
     train.set_defaults(handler=_train)
 
     distill = sub.add_parser("distill", help="the one-step training stage from a trained CUD model")
@@ -57,9 +58,9 @@ def register(subparsers: Any) -> None:
     distill.add_argument("--out", required=True, help="checkpoint folder of the one-step student")
     distill.add_argument("--resume", action="store_true")
     _accumulate(distill)
-    _common(distill)
+    add_common_arguments(distill)
     OneStepConfig.add_arguments(distill)
-    TrainConfig.add_arguments(distill, exclude=("steps", "warmup_steps"))
+    TrainConfig.add_arguments(distill, exclude=("steps", "warmup_steps", "seed"))
     distill.set_defaults(handler=_distill)
 
     sample = sub.add_parser("sample", help="draw samples and save a PNG grid (images) or scatter (2-D)")
@@ -77,11 +78,6 @@ def register(subparsers: Any) -> None:
     evaluate.set_defaults(handler=_eval)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, auto")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-
-
 def _accumulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accumulate", type=int, default=1,
                         help="micro-batches per optimizer step on each process (gradient accumulation); "
@@ -96,8 +92,7 @@ def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
     parser.add_argument("--solver", choices=SOLVERS, default="euler")
     parser.add_argument("--head", type=int, default=1, help="head g_k used as the velocity")
     parser.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
-    parser.add_argument("--seed", type=int, default=0)
-    _common(parser)
+    add_common_arguments(parser)
 
 
 def merge_flags(preset: C, args: argparse.Namespace) -> C:
@@ -181,9 +176,10 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from methodzoo.cud.data import model_to_images
-    from methodzoo.cud.plots import save_image_grid, save_scatter_grid
+    from methodzoo.cud.plots import save_scatter_grid
     from methodzoo.cud.solvers import sample
     from methodzoo.shared.cli import emit
+    from methodzoo.shared.plotting import save_image_grid
 
     loaded = _load(args)
     result = sample(loaded.model, args.n, steps=args.steps, solver=args.solver, head=args.head,

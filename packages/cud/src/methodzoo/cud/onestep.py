@@ -23,8 +23,9 @@ from methodzoo.cud.config import OneStepConfig, TrainConfig
 from methodzoo.cud.data import model_to_images
 from methodzoo.cud.networks import CUDModel
 from methodzoo.cud.solvers import sample
+from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError
-from methodzoo.shared.seed import make_generator
+from methodzoo.shared.seed import make_generator, seeded
 from methodzoo.shared.train import (
     DistributedContext,
     EpochBatches,
@@ -125,8 +126,8 @@ def distill_one_step(teacher: CUDModel, config: OneStepConfig | None = None, tra
     train = train or TrainConfig()
     if train.batch_size > stage.config.num_trajectories:
         raise ConfigError(f"batch_size {train.batch_size} exceeds num_trajectories {stage.config.num_trajectories}")
-    with torch.random.fork_rng():
-        torch.manual_seed(train.seed)
+    device = resolve_device(device)
+    with seeded(train.seed, devices=[device]):
         trajectories = stage.make_trajectories(teacher.eval(), make_generator(train.seed + 7))
         student = copy.deepcopy(teacher).to(device).train()
         for parameter in student.parameters():  # the teacher may be a frozen EMA copy

@@ -27,7 +27,7 @@ from methodzoo.cud.networks import CUDModel, build_model
 from methodzoo.cud.objective import CatchUpDistillation
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError, UserError
-from methodzoo.shared.seed import make_generator
+from methodzoo.shared.seed import make_generator, seeded
 from methodzoo.shared.train import (
     DistributedContext,
     EpochBatches,
@@ -96,8 +96,7 @@ def fit(data: TrainingData, cud: CUDConfig | None = None, network: NetworkConfig
     if split:  # the micro-batch count decides the random draws: keep it with the run
         config["micro_batches"] = micro_batches
 
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(train.seed)
+    with seeded(train.seed, devices=[device]):
         model = build_model(data.data_shape, network, order=cud.order, coupling=cud.coupling).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, betas=(0.9, 0.999))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LinearWarmup(train.warmup_steps))

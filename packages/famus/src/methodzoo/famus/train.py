@@ -17,6 +17,8 @@ from methodzoo.famus.models import build_classifier
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.metrics import accuracy
+from methodzoo.shared.modules import eval_mode
+from methodzoo.shared.seed import seeded
 from methodzoo.shared.train import (
     DistributedContext,
     EpochBatches,
@@ -61,11 +63,8 @@ class FitResult:
 
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
     """Test accuracy of ``model`` in eval mode (BatchNorm with running statistics)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         logits = torch.cat([model(images[i:i + batch_size]) for i in range(0, images.shape[0], batch_size)])
-    model.train(was_training)
     return accuracy(logits, labels)
 
 
@@ -105,8 +104,7 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
     device = distributed.device if distributed is not None else resolve_device(config.device)
     data = (data or prepare_noisy_data(config)).to(device)
     image_shape = tuple(data.train_images.shape[1:])  # (C, H, W)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(config.seed)  # initialisation only; the global state is restored after
+    with seeded(config.seed, devices=[device]):  # initialisation only; the global state is restored after
         model = build_classifier(config.model, data.num_classes, image_shape[0], image_shape[1],
                                  config.width, config.depth).to(device)
         method: CrossEntropy = build_method(config.method, model, meta_config, generator=config.seed + 1)

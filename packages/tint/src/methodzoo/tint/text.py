@@ -11,6 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from methodzoo.shared.seed import seeded
 from methodzoo.shared.train import WarmupCosine
 
 BYTE_VOCAB = 256
@@ -64,8 +65,7 @@ def tiny_gpt2(hidden: int = 64, layers: int = 3, heads: int = 4, context: int = 
 
     config = GPT2Config(n_embd=hidden, n_layer=layers, n_head=heads, n_positions=context, vocab_size=vocab,
                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
-    with torch.random.fork_rng():  # transformers initialises from the global generator; leave it untouched
-        torch.manual_seed(seed)
+    with seeded(seed):  # transformers initialises from the global generator; leave it untouched
         return GPT2LMHeadModel(config).eval()
 
 
