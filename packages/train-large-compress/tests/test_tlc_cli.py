@@ -2,10 +2,10 @@ import json
 
 from methodzoo.shared.cli import main
 
-TINY = ["--widths", "8", "16", "--depths", "1", "--budget", "6e7", "--marks", "2", "--length", "12",
+TINY = ["--widths", "8", "16", "--depths", "1", "--budget", "3e7", "--marks", "2", "--length", "12",
         "--vocab-size", "40", "--dropout", "0", "--workers", "1", "--batch-size", "8", "--warmup-steps", "2",
         "--eval-every", "5", "--eval-batches", "1", "--states", "4"]
-SMALL_GRID = ["--sparsities", "0.5", "--iterative-sparsities", "0.5", "--bits", "8", "2", "--qat-bits", "2",
+SMALL_GRID = ["--sparsities", "0.5", "--iterative-sparsities", "0.5", "--bits", "2", "--qat-bits", "2",
               "--finetune-steps", "2", "--prune-rounds", "2", "--no-int8-latency", "--workers", "1"]
 
 

@@ -107,7 +107,7 @@ def test_training_goes_below_the_context_free_loss(tmp_path) -> None:
 
 
 def test_resume_continues_the_same_run(tmp_path) -> None:
-    config = _sweep(widths=(8,), budget=8e7)
+    config = _sweep(widths=(8,), budget=4e7)
     whole = sweep(config, TRAIN, tmp_path / "whole").runs[0]
     language = LanguageConfig(vocab_size=40, length=12)
     size = grid(config)[0]

@@ -32,10 +32,8 @@ def plot_convergence(result: SweepResult, path: str | Path, target: float | None
             axis.plot(x, mean, color=colour, label=f"{label} ({runs[0].parameters / 1e3:.0f}k params)")
             if len(runs) > 1:
                 axis.fill_between(x, mean - spread, mean + spread, color=colour, alpha=0.2)
-    for axis, (key, title) in zip(axes, AXES, strict=True):
+    for axis, (_, title) in zip(axes, AXES, strict=True):
         axis.set_xlabel(title)
-        if key == "flops":
-            axis.set_xscale("log")
         if target is not None:
             axis.axhline(target, color="grey", linestyle="--", linewidth=1)
     axes[0].set_ylabel("validation MLM loss")
