@@ -141,3 +141,19 @@ def test_a_folder_of_plain_text_trains_with_a_tokenizer_trained_here(tmp_path) -
     assert (tmp_path / "out" / "tokenizer.json").is_file() and (tmp_path / "out" / "corpus.safetensors").is_file()
     assert run.model["vocab_size"] < 300  # the tokenizer's own vocabulary (the text has few words)
     assert run.epochs_seen > 0 and run.evaluations[-1].val_loss < run.evaluations[0].val_loss
+
+
+def test_the_encoder_decoder_trains_and_compresses_through_the_same_runner(tmp_path) -> None:
+    from methodzoo.train_large_compress.config import CompressConfig
+    from methodzoo.train_large_compress.study import compress_sweep
+
+    config = _sweep(widths=(8,), task="seq2seq", budget=6e7, marks=1)
+    result = sweep(config, TRAIN, tmp_path)
+    run = result.runs[0]
+    size = ModelConfig.from_dict(run.model)
+    assert run.task == "seq2seq" and size.decoder_depth == 1
+    assert run.flops_per_step == training_step_flops(size, "seq2seq", 8, 12, 11)
+    assert run.evaluations[-1].val_loss < run.evaluations[0].val_loss
+    compressed = compress_sweep(result, CompressConfig(sparsities=(0.5,), bits=(4,), iterative=False, qat=False,
+                                                       int8_latency=False), workers=1)
+    assert {o.method for o in compressed[0].outcomes} == {"dense", "prune-oneshot", "ptq"}
