@@ -11,7 +11,13 @@ import pytest
 import torch
 
 from methodzoo.rp_har.config import DegenerateFrequencyWarning, EncodingConfig
-from methodzoo.rp_har.frequency import fft_angle, fft_windows, phase_difference_angle, window_phases, wrap_phase
+from methodzoo.rp_har.frequency import (
+    fft_angle,
+    fft_windows,
+    phase_difference_angle,
+    window_phases,
+    wrap_phase,
+)
 from methodzoo.shared.errors import UserError
 
 
