@@ -46,6 +46,18 @@ def test_batched_plots_equal_a_naive_per_sample_loop(weight):
             np.testing.assert_allclose(images[n, c].numpy(), _naive_plot(x[n, c], 3, 2, weight), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_fast_float32_path_matches_the_float64_reference_across_chunks(m, monkeypatch):
+    from methodzoo.rp_har import recurrence
+
+    monkeypatch.setattr(recurrence, "CHUNK_ELEMENTS", 3 * 30 * 30)  # 3 plots a chunk, a ragged last one
+    x = torch.from_numpy(_series((7, 2, 31), seed=6))
+    fast = recurrence_plot(x.float(), m)
+    assert fast.dtype == torch.float32 and fast.is_contiguous()
+    torch.testing.assert_close(fast, recurrence_plot(x, m, dtype=torch.float64).float(), rtol=1e-5, atol=1e-5)
+    assert bool((torch.diagonal(fast, dim1=-2, dim2=-1) == 0).all())
+
+
 def test_plain_rp_is_symmetric_non_negative_zero_on_the_diagonal():
     plot = recurrence_plot(_series((5, 60)), dimension=3, time_delay=2)
     assert torch.equal(plot, plot.transpose(-1, -2))
