@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also copy each method's figures to DIR/<method>/results/ (e.g. benchmarks)")
     bench.set_defaults(handler=_bench)
 
+    from methodzoo.shared.data.cli import register as register_data  # lazy: light `import cli`
+
+    register_data(sub)
+
     for entry in sorted(entry_points(group=METHOD_GROUP), key=lambda e: e.name):
         try:
             register = entry.load()

@@ -22,10 +22,10 @@ from methodzoo.famus.config import MetaConfig, TrainConfig
 from methodzoo.famus.data import NoisyLabelData, prepare_noisy_data
 from methodzoo.famus.methods import CrossEntropy, FaMUS, MetaWeightNet
 from methodzoo.famus.models import DeepCNN
-from methodzoo.famus.train import WARMUP_STEPS, evaluate, step_lr_schedule
+from methodzoo.famus.train import WARMUP_STEPS, evaluate
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
 from methodzoo.shared.device import resolve_device
-from methodzoo.shared.train import EpochBatches
+from methodzoo.shared.train import EpochBatches, StepDecay
 
 ARMS = ("ce", "mwnet", "famus")
 PROFILES: dict[str, dict[str, Any]] = {
@@ -94,7 +94,7 @@ def _train_lockstep(ctx: BenchContext, train: TrainConfig, meta: MetaConfig, dat
     data = data.to(device)
     methods = _build(train, meta, data, seed, device)
     schedules = {name: torch.optim.lr_scheduler.LambdaLR(
-        m.optimizer, step_lr_schedule(train.steps, meta.lr_milestones, meta.lr_gamma)) for name, m in methods.items()}
+        m.optimizer, StepDecay(train.steps, meta.lr_milestones, meta.lr_gamma)) for name, m in methods.items()}
     batches = EpochBatches(data.train_images.shape[0], train.batch_size, seed=seed)
     meta_batches = EpochBatches(data.meta_images.shape[0], min(train.meta_batch_size, data.meta_images.shape[0]),
                                 seed=seed + 7919)

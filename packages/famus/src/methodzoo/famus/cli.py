@@ -38,12 +38,16 @@ def _train(args: argparse.Namespace) -> int:
     from methodzoo.famus.train import fit
     from methodzoo.shared.cli import emit
     from methodzoo.shared.errors import ConfigError
+    from methodzoo.shared.train import distributed_session
 
     config = TrainConfig.from_args(args)
     meta_config = MetaConfig.from_args(args)
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out (the checkpoint folder)")
-    result = fit(config, meta_config, checkpoint_dir=args.out, resume=args.resume)
+    with distributed_session(config.device) as context:  # one process unless launched by torchrun
+        result = fit(config, meta_config, checkpoint_dir=args.out, resume=args.resume, distributed=context)
+    if not context.is_main:
+        return 0
 
     def text(r: Any) -> str:
         lines = [f"method {r.method}: best test accuracy {r.best_accuracy:.4f}, last {r.last_accuracy:.4f} "

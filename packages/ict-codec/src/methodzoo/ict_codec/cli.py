@@ -137,17 +137,20 @@ def _train(args: argparse.Namespace) -> int:
     from methodzoo.ict_codec.model import build_model, parameter_count
     from methodzoo.ict_codec.train import fit
     from methodzoo.shared.data import load_image_folder, offline_photos
-    from methodzoo.shared.device import resolve_device
+    from methodzoo.shared.train import distributed_session
 
     train_config = TrainConfig.from_args(args)
     config = CodecConfig.preset(args.preset, args.kind)
-    device = resolve_device(args.device)
     out = Path(args.out)
     photos = load_image_folder(args.data) if args.data else offline_photos()
     torch.manual_seed(train_config.seed)
     model = build_model(config)
-    history = fit(model, [p.image for p in photos], train_config, checkpoint_dir=out / "checkpoints",
-                  resume=args.resume, device=device, description=f"train {args.kind}")
+    with distributed_session(args.device) as context:  # one process unless launched by torchrun
+        history = fit(model, [p.image for p in photos], train_config, checkpoint_dir=out / "checkpoints",
+                      resume=args.resume, device=context.device, description=f"train {args.kind}",
+                      distributed=context)
+    if not context.is_main:
+        return 0
     weights = save_model(out / "model.safetensors", model.cpu())
     train_config.save(out / "train_config.json")
     config.save(out / "model_config.json")
