@@ -56,7 +56,7 @@ def test_train_then_eval(tmp_path, capsys):
     (["rp-har", "encode", "--dimension", "0"], "dimension must be >= 1"),
     (["rp-har", "train", "--out", "x", "--lr", "-1"], "lr must be positive"),
     (["rp-har", "eval", "--checkpoint", "/nonexistent/run"], "not a saved rp-har model"),
-    (["rp-har", "encode", "--data", "uci-har", "--data-root", "/nonexistent"], "methodzoo: error:"),
+    (["rp-har", "encode", "--data", "uci-har", "--data-root", "/nonexistent"], "UCI HAR"),
 ])
 def test_user_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

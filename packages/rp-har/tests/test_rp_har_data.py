@@ -76,3 +76,19 @@ def test_unknown_data_and_missing_local_files_are_user_errors(tmp_path):
         load_series("imagenet")
     with pytest.raises(UserError):
         load_series("uci-har", root=tmp_path)
+
+
+def test_local_hmp_is_split_by_volunteer_and_uci_har_keeps_its_split(tmp_path):
+    import numpy as np
+
+    from methodzoo.shared.testing import write_hmp, write_uci_har
+
+    rng = np.random.default_rng(0)
+    write_hmp(tmp_path, [(activity, volunteer, rng.integers(0, 64, (300, 3)))
+                         for activity in ("Walk", "Climb_stairs") for volunteer in ("f1", "f2", "m1", "m2")])
+    train, test = load_series("hmp", "train", root=tmp_path), load_series("hmp", "test", root=tmp_path)
+    assert train.values.shape[1:] == (3, 150) and len(train) + len(test) == 16
+    assert len(test.subjects.unique()) == 1 and set(train.subjects.tolist()).isdisjoint(test.subjects.tolist())
+    write_uci_har(tmp_path, "test", rng.standard_normal((4, 9, 128)), [1, 2, 3, 4], [2, 2, 4, 4])
+    uci = load_series("uci-har", "test", root=tmp_path, channels=(6, 7, 8))
+    assert uci.values.shape == (4, 3, 128) and uci.channel_names == ("total_acc_x", "total_acc_y", "total_acc_z")

