@@ -47,10 +47,12 @@ def test_batched_plots_equal_a_naive_per_sample_loop(weight):
 
 
 @pytest.mark.parametrize("m", [1, 2, 3])
-def test_fast_float32_path_matches_the_float64_reference_across_chunks(m, monkeypatch):
-    from methodzoo.rp_har import recurrence
+@pytest.mark.parametrize("threads", [1, 3])
+def test_chunked_float32_path_matches_the_float64_reference(m, threads, monkeypatch):
+    from methodzoo.rp_har import chunks
 
-    monkeypatch.setattr(recurrence, "CHUNK_ELEMENTS", 3 * 30 * 30)  # 3 plots a chunk, a ragged last one
+    monkeypatch.setattr(chunks, "GRAIN_SIZE", 3 * 30 * 30)  # 2 plots a chunk, a ragged last one
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     x = torch.from_numpy(_series((7, 2, 31), seed=6))
     fast = recurrence_plot(x.float(), m)
     assert fast.dtype == torch.float32 and fast.is_contiguous()

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from methodzoo.rp_har.chunks import rows_per_chunk, run_in_chunks
 from methodzoo.rp_har.config import FrequencyBins
 from methodzoo.rp_har.series import as_batch, delay_embedding, restore, state_count
 from methodzoo.shared.errors import UserError
@@ -72,18 +73,19 @@ def window_phases(windows: torch.Tensor, bins: FrequencyBins) -> torch.Tensor:
     return torch.angle(torch.fft.rfft(windows, dim=-1)[..., 1:count + 1])
 
 
-def phase_difference_angle(phases: torch.Tensor, rows_per_chunk: int = 16) -> torch.Tensor:
+def phase_difference_angle(phases: torch.Tensor) -> torch.Tensor:
     """θ_ij between ``wrap(Φ_i − Φ_j)`` and ``(1, …, 1)``: phases ``(B, T', K)`` → ``(B, T', T')``
     in [0, π] (0 where the phases agree).
 
-    Bins are visited one at a time with in-place arithmetic on ``rows_per_chunk`` plots at a
-    time, so the working buffers stay small enough for the CPU cache whatever K and B.
+    Bins are visited one at a time with in-place arithmetic on a few plots at a time
+    (:mod:`.chunks`), so the working buffers stay small whatever K and B.
     """
     batch, states, count = phases.shape
     theta = phases.new_empty(batch, states, states)
-    for start in range(0, batch, rows_per_chunk):
-        chunk = phases[start:start + rows_per_chunk]  # (b, T', K)
-        projection = theta[start:start + rows_per_chunk].zero_()  # Σ_k Δφ_k, written into the output
+
+    def work(start: int, stop: int) -> None:
+        chunk = phases[start:stop]  # (b, T', K)
+        projection = theta[start:stop].zero_()  # Σ_k Δφ_k, written into the output
         squared_norm = torch.zeros_like(projection)  # Σ_k Δφ_k²
         difference = torch.empty_like(projection)
         for k in range(count):
@@ -97,6 +99,8 @@ def phase_difference_angle(phases: torch.Tensor, rows_per_chunk: int = 16) -> to
         norm = squared_norm.sqrt_().mul_(math.sqrt(count))
         zero = norm == 0
         projection.div_(norm.masked_fill_(zero, 1.0)).masked_fill_(zero, 1.0).clamp_(-1.0, 1.0).arccos_()
+
+    run_in_chunks(batch, rows_per_chunk(states * states, phases.device), work)
     return theta
 
 

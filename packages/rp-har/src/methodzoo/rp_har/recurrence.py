@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from methodzoo.rp_har.chunks import rows_per_chunk, run_in_chunks
 from methodzoo.rp_har.config import TrendWeight
 from methodzoo.rp_har.series import as_batch, delay_embedding, restore
 from methodzoo.shared.errors import UserError
@@ -27,19 +28,16 @@ from methodzoo.shared.errors import UserError
 Threshold = float | str | None
 
 
-CHUNK_ELEMENTS = 1 << 20  # output elements per chunk of the CPU float32 path (4 MB: fits in cache)
-
-
 def state_distances(states: torch.Tensor) -> torch.Tensor:
     """``‖s_i − s_j‖₂`` for states ``(B, T', m)`` → ``(B, T', T')``.
 
     Direct differences, never the Gram-matrix shortcut ‖a‖² + ‖b‖² − 2⟨a, b⟩, so the diagonal
     is exactly zero. Float64 is the reference path: m = 1 and m = 2 agree bit for bit with a
-    naive loop (and pyts), larger m to a unit in the last place. On the CPU, float32 takes a
-    faster path that builds the plot a few images at a time, so the temporaries stay in cache
-    and only the output touches main memory.
+    naive loop (and pyts), larger m to a unit in the last place. Float32 builds the plots a few
+    at a time (:mod:`.chunks`), so the temporaries stay in cache and only the output touches
+    main memory.
     """
-    if states.dtype == torch.float32 and states.device.type == "cpu":
+    if states.dtype == torch.float32:
         return _chunked_distances(states)
     if states.shape[-1] == 1:
         values = states[..., 0]  # (B, T')
@@ -51,23 +49,23 @@ def _chunked_distances(states: torch.Tensor) -> torch.Tensor:
     batch, count, dimension = states.shape
     coordinates = [states[..., k].contiguous() for k in range(dimension)]  # m × (B, T')
     out = states.new_empty(batch, count, count)
-    rows = max(1, CHUNK_ELEMENTS // (count * count))
-    scratch = states.new_empty(min(rows, batch), count, count) if dimension > 1 else None
-    for start in range(0, batch, rows):
-        stop = min(start + rows, batch)
+
+    def work(start: int, stop: int) -> None:
         chunk = out[start:stop]  # (b, T', T'), written in place
         first = coordinates[0][start:stop]
         torch.sub(first[:, :, None], first[:, None, :], out=chunk)
-        if scratch is None:
+        if dimension == 1:
             chunk.abs_()
-            continue
+            return
         chunk.square_()
-        difference = scratch[:stop - start]
+        difference = torch.empty_like(chunk)
         for k in range(1, dimension):
             values = coordinates[k][start:stop]
             torch.sub(values[:, :, None], values[:, None, :], out=difference)
             chunk.addcmul_(difference, difference)
         chunk.sqrt_()
+
+    run_in_chunks(batch, rows_per_chunk(count * count, states.device), work)
     return out
 
 
