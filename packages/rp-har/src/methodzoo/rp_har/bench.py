@@ -133,6 +133,16 @@ def run_job(job: Job) -> dict[str, Any]:
     return out
 
 
+def _load() -> float:
+    """The one-minute load average (NaN where the platform has none)."""
+    import os
+
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float("nan")
+
+
 def _log(message: str) -> None:
     print(f"[rp-har bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -310,6 +320,7 @@ def run(ctx: BenchContext) -> BenchResult:
     from methodzoo.shared.parallel import process_map
 
     settings = ctx.settings(PROFILES)
+    load_before = _load()
     device = "cpu" if ctx.device == "auto" and not torch.cuda.is_available() else ctx.device
     jobs = [Job(dataset, arm, ctx.seed + seed, settings, device)
             for dataset in settings.datasets for seed in range(settings.seeds) for arm in ARMS]
@@ -344,8 +355,8 @@ def run(ctx: BenchContext) -> BenchResult:
              for d in settings.datasets}
     notes = [
         "Keys without a suffix are BasicMotions (accelerometer channels 0–2, official 40/40 split, a stratified "
-        "quarter of the training windows for validation); *_trend_pairs the synthetic trend-mirrored set "
-        "(3 pairs, 6 classes, split by subject).",
+        "fifth of the training windows for validation); *_trend_pairs the synthetic trend-mirrored set "
+        "(3 pairs, 6 classes, split by subject; validation: a fifth of the training subjects).",
         "Sizes (train / validation / test windows): " + "; ".join(f"{d}: {a} / {b} / {c}" for d, (a, b, c) in sizes.items()),
         "Direction accuracy: share of test windows whose predicted trend direction (up/down) is right, whatever "
         "the pair; 0.5 is chance. Plain RP, GASF and quantile MTF are invariant to negating a signal, so they "
@@ -355,7 +366,9 @@ def run(ctx: BenchContext) -> BenchResult:
         "measures reliably; the default-thread rows (2 threads each here) are in the table and under "
         "*_default_threads. Each side gets the series in its own form (a float32 tensor, a float64 array) "
         "and allocates its output.",
-        f"Median epoch time is for {settings.workers} worker process(es) of one thread each, on a shared machine.",
+        f"Training ran in {workers} worker process(es) of one thread each; load average "
+        f"{load_before:.1f} before and {_load():.1f} after the run (a shared machine: absolute times are "
+        "inflated by other jobs, the interleaved speed ratios much less).",
     ]
     plots = [_plot_accuracy(ctx, runs, settings), _plot_encodings(ctx)]
     details = {"settings": settings.to_dict(), "runs": runs,
