@@ -8,6 +8,16 @@ import pytest
 import torch
 import transformers
 
+@pytest.fixture(autouse=True)
+def one_thread() -> object:
+    """Tiny models run fastest on one thread; on a shared machine, several threads mostly wait
+    for each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 WORDS = ("a man woman dog cat is are the on in sleeping running eating outside inside park food "
          "not no two people child plays sits walks red blue big small").split()
 
@@ -48,3 +58,26 @@ def tiny_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> transformers.Ber
     vocab = folder / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
     return transformers.BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+
+
+def tiny_task(size: int = 48, length: int = 8, seed: int = 0) -> object:
+    """Token sequences whose label (0/1/2) is which of tokens 5, 6, 7 the sequence contains:
+    learnable by a tiny BERT in a few dozen steps."""
+    from methodzoo.cap_prune import TokenizedTexts
+
+    generator = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(8, 64, (size, length), generator=generator)
+    labels = torch.arange(size) % 3
+    input_ids[:, 0] = 2  # [CLS]
+    input_ids[torch.arange(size), 1 + torch.randint(0, length - 2, (size,), generator=generator)] = 5 + labels
+    attention_mask = torch.ones(size, length, dtype=torch.long)
+    attention_mask[::4, length - 2:] = 0
+    input_ids[attention_mask == 0] = 0
+    return TokenizedTexts(input_ids, attention_mask, torch.zeros_like(input_ids), labels,
+                          ("zero", "one", "two"))
+
+
+@pytest.fixture
+def make_tiny_task() -> object:
+    """``make_tiny_task(size, length, seed)`` → a learnable 3-class :class:`TokenizedTexts`."""
+    return tiny_task

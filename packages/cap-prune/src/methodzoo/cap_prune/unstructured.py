@@ -115,6 +115,7 @@ class UnstructuredPruner:
         self.config = config
         final = config.soft_threshold if config.pruner == "soft_movement" else config.sparsity
         self.schedule = cubic_schedule(config, total_steps, final)
+        self.total_steps = total_steps
         self._start()
 
     def _selection(self, sparsity: float) -> MovementPruning | MagnitudePruning:
@@ -155,7 +156,9 @@ class UnstructuredPruner:
 
     @torch.no_grad()
     def finish(self) -> None:
-        """Freeze the masks: movement and soft-movement scores become fixed element masks."""
+        """Set the final masks (the schedule's value after the last step) and freeze them:
+        movement and soft-movement scores become fixed element masks."""
+        self.update(self.total_steps)
         if self.config.pruner == "movement":
             fix_masks_(self.model)
         elif self.config.pruner == "soft_movement":
