@@ -163,3 +163,15 @@ def test_bad_inputs_are_clear_errors(hf_bert: transformers.BertModel, make_bert_
         EncoderConfig.from_hf(relative)
     with pytest.raises(UserError, match="num_labels"):
         MaskableBertForSequenceClassification.from_hf(hf_bert)
+
+
+def test_mean_head_input_classifies_the_mean_of_the_unpadded_tokens(hf_bert: transformers.BertModel) -> None:
+    model = MaskableBertForSequenceClassification.from_hf(hf_bert, num_labels=2, head_input="mean").eval()
+    inputs = _inputs()
+    with torch.no_grad():
+        hidden = model.bert(*inputs).last_hidden_state
+        output = model(*inputs)
+        expected = model.classifier(hidden[1, :6].mean(0))
+        torch.testing.assert_close(output.logits[1], expected)
+        torch.testing.assert_close(output.representation, model.bert(*inputs).pooler_output)  # cls: the pooler
+    assert model.compact().head_input == "mean"

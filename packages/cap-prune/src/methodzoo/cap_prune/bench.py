@@ -49,21 +49,23 @@ class Settings(Config):
     """One benchmark profile."""
 
     model: str = "minilm-l6"
-    train_size: int = 768
-    test_size: int = 400
-    max_length: int = 40
+    train_size: int = 384
+    test_size: int = 300
+    max_length: int = 32
     batch_size: int = 16
-    teacher_epochs: float = 1.5
-    teacher_lr: float = 1e-4
+    head_input: str = "mean"
+    representation: str = "mean"
+    teacher_epochs: float = 2.0
+    teacher_lr: float = 2e-4
     prune_epochs: float = 1.5
     prune_lr: float = 1e-4
     pruner: str = "magnitude"
     sparsities: tuple[float, ...] = (0.9,)
     arms: tuple[str, ...] = ("kd", "cap")
     seeds: int = 2
-    bank_size: int = 1024
+    bank_size: int = 512
     snapshots: int = 2
-    calibration_batches: int = 4
+    calibration_batches: int = 2
     structured_ratios: tuple[float, ...] = ()
     structured_epochs: float = 1.0
     workers: int = 2
@@ -72,6 +74,8 @@ class Settings(Config):
         check(set(self.arms) <= set(ARMS) and {"kd", "cap"} <= set(self.arms), "arms must include kd and cap")
         check(self.seeds >= 1 and self.workers >= 1 and self.snapshots >= 0, "seeds and workers must be >= 1")
         check(all(0 < s < 1 for s in self.sparsities), "sparsities must be in (0, 1)")
+        check(self.head_input in ("pooler", "mean") and self.representation in ("cls", "mean"),
+              "head_input must be pooler or mean, representation cls or mean")
 
 
 PROFILES = Profiles(
@@ -129,7 +133,8 @@ def run_prune_job(job: PruneJob) -> PruneOutcome:
     student = copy.deepcopy(teacher).train()
     settings = job.settings
     config = _unstructured_config(settings, job.sparsity, len(job.train) // settings.batch_size)
-    contrastive = ContrastiveConfig(modules=ARMS[job.arm], bank_size=settings.bank_size)
+    contrastive = ContrastiveConfig(modules=ARMS[job.arm], bank_size=settings.bank_size,
+                                    representation=settings.representation)  # type: ignore[arg-type]
     result = prune_unstructured(student, job.train, config, contrastive, DistillConfig(),
                                 teacher=TeacherOutputs(job.teacher_logits, job.teacher_representations),
                                 pretrained=job.pretrained, seed=job.seed, test=job.test, show_progress=False)
@@ -165,19 +170,24 @@ def _key(sparsity: float) -> str:
 
 
 def run(ctx: BenchContext) -> BenchResult:
-    """The registered benchmark."""
+    """The registered benchmark: the profile's :class:`Settings`."""
+    return run_with(ctx, ctx.settings(PROFILES))
+
+
+def run_with(ctx: BenchContext, settings: Settings) -> BenchResult:
+    """The benchmark with any settings (tests and custom studies)."""
     from methodzoo.cap_prune.models import classifier_from_source, load_source, save_classifier
     from methodzoo.cap_prune.pipeline import fixed_targets, load_data
     from methodzoo.cap_prune.train import evaluate, finetune
     from methodzoo.shared.parallel import process_map
 
-    settings = ctx.settings(PROFILES)
     started = time.perf_counter()
     torch.set_num_threads(1)  # a shared CPU: one thread per process runs faster than several
     source = load_source(settings.model)
     data = load_data(source.tokenizer, DataConfig(task="snli", train_limit=settings.train_size,
                                                   test_limit=settings.test_size, max_length=settings.max_length))
-    teacher = classifier_from_source(source, data.train.num_labels, seed=ctx.seed)
+    teacher = classifier_from_source(source, data.train.num_labels, settings.representation,  # type: ignore[arg-type]
+                                     seed=ctx.seed, head_input=settings.head_input)  # type: ignore[arg-type]
     finetuned = finetune(teacher, data.train, FinetuneConfig(epochs=settings.teacher_epochs, batch_size=settings.batch_size,
                                                              lr=settings.teacher_lr), seed=ctx.seed, test=data.test,
                          show_progress=ctx.show_progress)
@@ -185,7 +195,7 @@ def run(ctx: BenchContext) -> BenchResult:
     acc_dense = evaluate(teacher, data.test)
     teacher_path = save_classifier(Path(ctx.out_dir) / "teacher", teacher, label_names=data.train.label_names,
                                    tokenizer_source=source.name)
-    contrastive = ContrastiveConfig(bank_size=settings.bank_size)
+    contrastive = ContrastiveConfig(bank_size=settings.bank_size, representation=settings.representation)  # type: ignore[arg-type]
     outputs, pretrained = fixed_targets(teacher, source, data.train, contrastive, DistillConfig(),
                                         show_progress=ctx.show_progress)
     assert outputs is not None and pretrained is not None
@@ -218,7 +228,8 @@ def _structured(ctx: BenchContext, settings: Settings, teacher: Any, source: Any
                                   batch_size=settings.batch_size, lr=settings.prune_lr,
                                   importance_examples=min(len(data.train), 512))
         results[arm] = prune_structured(student, data.train, config,
-                                        ContrastiveConfig(modules=ARMS[arm], bank_size=settings.bank_size),
+                                        ContrastiveConfig(modules=ARMS[arm], bank_size=settings.bank_size,
+                                                          representation=settings.representation),  # type: ignore[arg-type]
                                         DistillConfig(), teacher=outputs, pretrained=pretrained, seed=ctx.seed,
                                         test=data.test, show_progress=ctx.show_progress)
     return results

@@ -87,7 +87,7 @@ def _finetune(args: argparse.Namespace) -> int:
     context = _context(args.device)
     source = load_source(args.model)
     data = load_data(source.tokenizer, data_config)
-    model = classifier_from_source(source, data.train.num_labels, seed=args.seed)
+    model = classifier_from_source(source, data.train.num_labels, seed=args.seed, head_input=config.head_input)
     wrapped = wrap_model(model, context)
     result = finetune(wrapped, data.train, config, seed=args.seed, test=data.test if context.is_main else None,
                       checkpoint_dir=Path(args.out) / "checkpoints", resume=args.resume, context=context)

@@ -109,6 +109,9 @@ class FinetuneConfig(Config):
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and LayerNorm)"})
     warmup_ratio: float = field(default=0.1, metadata={"help": "fraction of the steps with a linear warm-up"})
     max_grad_norm: float | None = field(default=1.0, metadata={"help": "gradient clipping (None: off)"})
+    head_input: Literal["pooler", "mean"] = field(
+        default="pooler", metadata={"help": "classifier on the pooler output (BERT) or the mean of the last hidden "
+                                            "states (what sentence-transformers such as MiniLM were trained for)"})
 
     def validate(self) -> None:
         _check_optimisation(self.epochs, self.batch_size, self.lr, self.weight_decay, self.warmup_ratio)

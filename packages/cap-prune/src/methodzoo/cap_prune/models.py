@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from methodzoo.cap_prune.classifier import MaskableBertForSequenceClassification, Representation
+from methodzoo.cap_prune.classifier import HeadInput, MaskableBertForSequenceClassification, Representation
 from methodzoo.cap_prune.encoder import EncoderConfig, MaskableBertModel
 from methodzoo.shared.errors import UserError
 
@@ -57,11 +55,12 @@ def load_source(name_or_path: str) -> Source:
 
 
 def classifier_from_source(source: Source, num_labels: int, representation: Representation = "cls",
-                           seed: int = 0) -> MaskableBertForSequenceClassification:
+                           seed: int = 0, head_input: HeadInput = "pooler") -> MaskableBertForSequenceClassification:
     """Our classifier on the source encoder, with a new head drawn from ``seed``."""
     from methodzoo.shared.seed import make_generator
 
     return MaskableBertForSequenceClassification.from_hf(source.hf_model, num_labels, representation,
+                                                         head_input=head_input,
                                                          generator=make_generator(seed)).train()
 
 
@@ -78,7 +77,8 @@ def save_classifier(folder: str | Path, model: MaskableBertForSequenceClassifica
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     metadata = {"encoder_config": model.config.to_json(indent=None), "num_labels": str(model.num_labels),
-                "representation": model.representation, "classifier_dropout": str(model.dropout.p),
+                "representation": model.representation, "head_input": model.head_input,
+                "classifier_dropout": str(model.dropout.p),
                 "label_names": json.dumps(list(label_names)), "tokenizer_source": tokenizer_source,
                 "extra": json.dumps(extra or {})}
     return save_weights(folder / WEIGHTS_FILE, model, metadata=metadata)
@@ -111,7 +111,7 @@ def load_classifier(folder: str | Path) -> SavedClassifier:
         config = EncoderConfig.from_json(metadata["encoder_config"])
         model = MaskableBertForSequenceClassification(
             config, int(metadata["num_labels"]), float(metadata["classifier_dropout"]),
-            metadata["representation"])  # type: ignore[arg-type]
+            metadata["representation"], metadata.get("head_input", "pooler"))  # type: ignore[arg-type]
     except (KeyError, ValueError, OSError) as error:
         raise UserError(f"{path} is not a cap-prune model file: {error}") from None
     restore_masks_(model, load_file(str(path)))
@@ -124,6 +124,3 @@ def load_tokenizer(source: str) -> Any:
     """The tokenizer of a saved model's source (a registry name or a folder)."""
     return load_source(source).tokenizer
 
-
-def classifier_state_copy(model: MaskableBertForSequenceClassification) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -66,6 +66,7 @@ def make_student(init_from: str, teacher: MaskableBertForSequenceClassification,
     if init_from == "finetuned":
         student = copy.deepcopy(teacher)
     else:
-        student = classifier_from_source(source, teacher.num_labels, contrastive.representation, seed=seed)
+        student = classifier_from_source(source, teacher.num_labels, contrastive.representation, seed=seed,
+                                         head_input=teacher.head_input)
     student.representation = contrastive.representation
     return student.to(next(teacher.parameters()).device).train()
