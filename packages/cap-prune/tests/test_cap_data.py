@@ -9,7 +9,11 @@ import torch
 
 from methodzoo.cap_prune import load_task, load_tokenized, tokenize
 from methodzoo.shared.errors import ConfigError, DataNotFoundError
-from methodzoo.shared.testing.formats import write_glue_tsv, write_movie_snippets_sdist, write_snli_sdist
+from methodzoo.shared.testing.formats import (
+    write_glue_tsv,
+    write_movie_snippets_sdist,
+    write_snli_sdist,
+)
 
 PAIRS = [("a man is sleeping", "a man is running", "contradiction"),
          ("a dog is in the park", "a dog is outside", "entailment"),

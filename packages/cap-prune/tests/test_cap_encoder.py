@@ -9,7 +9,11 @@ import pytest
 import torch
 import transformers
 
-from methodzoo.cap_prune import EncoderConfig, MaskableBertForSequenceClassification, MaskableBertModel
+from methodzoo.cap_prune import (
+    EncoderConfig,
+    MaskableBertForSequenceClassification,
+    MaskableBertModel,
+)
 from methodzoo.shared.errors import UserError
 
 

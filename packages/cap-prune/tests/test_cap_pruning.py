@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 import transformers
@@ -39,7 +41,7 @@ def test_cubic_schedule_is_monotone_and_exact_at_its_boundaries() -> None:
     schedule = cubic_schedule(config, total_steps=100)
     assert (schedule.start_step, schedule.end_step) == (20, 70)
     values = [schedule.sparsity_at(step) for step in range(101)]
-    assert all(a <= b for a, b in zip(values, values[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(values))
     assert values[0] == values[20] == 0.0  # held at thr_i = 1 (nothing pruned) during the warm-up
     assert values[70] == values[100] == 0.9  # and at thr_f for the last 3·W steps
     assert 0.0 < values[21] < values[69] < 0.9
@@ -96,6 +98,27 @@ def test_sparsity_counts_only_the_six_encoder_matrices(hf_bert: transformers.Ber
     count = encoder_sparsity(model)
     assert count.total == expected_total == 2 * (4 * 32 * 32 + 2 * 32 * 48)
     assert count.pruned == sum(round(0.5 * linear.weight.numel()) for _, linear in prunable_linears(model))
+
+
+def test_magnitude_masks_change_only_on_pruning_steps(hf_bert: transformers.BertModel) -> None:
+    model = _classifier(hf_bert)
+    config = UnstructuredConfig(pruner="magnitude", sparsity=0.8, warmup_ratio=0.1, initial_warmup=1,
+                                final_warmup=1, mask_update_every=10)
+    pruner = UnstructuredPruner(model, config, total_steps=100)
+    weight = model.bert.layers[0].attention.k_proj
+
+    def pruned_fraction() -> float:
+        return float((weight.weight == 0).float().mean())
+
+    pruner.update(10)
+    assert pruned_fraction() == 0.0
+    pruner.update(30)
+    at_30 = pruned_fraction()
+    assert at_30 == pytest.approx(pruner.schedule.sparsity_at(30), abs=1e-3) and at_30 > 0
+    pruner.update(35)  # not a pruning step: the mask stays
+    assert pruned_fraction() == at_30
+    pruner.finish()
+    assert pruned_fraction() == pytest.approx(0.8, abs=1e-3)
 
 
 def test_magnitude_pruning_is_gradual_and_keeps_earlier_zeros(hf_bert: transformers.BertModel) -> None:

@@ -60,7 +60,7 @@ from methodzoo.cap_prune.unstructured import (
     encoder_sparsity,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     # configs
     "ContrastiveConfig",
     "DataConfig",

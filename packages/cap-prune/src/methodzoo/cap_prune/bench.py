@@ -60,6 +60,7 @@ class Settings(Config):
     prune_epochs: float = 1.5
     prune_lr: float = 1e-4
     pruner: str = "magnitude"
+    mask_update_every: int = 4
     sparsities: tuple[float, ...] = (0.9,)
     arms: tuple[str, ...] = ("kd", "cap")
     seeds: int = 2
@@ -81,7 +82,7 @@ class Settings(Config):
 PROFILES = Profiles(
     quick=Settings(),
     full=Settings(train_size=8000, test_size=2000, max_length=64, batch_size=32, teacher_epochs=2.0,
-                  teacher_lr=5e-5, prune_epochs=5.0, prune_lr=3e-5, pruner="movement", sparsities=(0.9, 0.97),
+                  teacher_lr=5e-5, prune_epochs=5.0, prune_lr=3e-5, pruner="movement", mask_update_every=10, sparsities=(0.9, 0.97),
                   arms=("kd", "prc", "snc", "fic", "cap"), seeds=3, bank_size=4096, snapshots=4,
                   calibration_batches=16, structured_ratios=(0.2, 0.4, 0.6, 0.8), structured_epochs=1.0),
 )
@@ -92,6 +93,7 @@ class PruneJob:
     """One pruning run for a worker process (everything it needs, picklable)."""
 
     teacher_path: str
+    device: str
     settings: Settings
     arm: str
     seed: int
@@ -116,11 +118,11 @@ class PruneOutcome:
 
 
 def _unstructured_config(settings: Settings, sparsity: float, steps_per_epoch: int) -> UnstructuredConfig:
-    total = int(round(settings.prune_epochs * steps_per_epoch))
+    total = round(settings.prune_epochs * steps_per_epoch)
     every = max(1, total // (settings.snapshots + 1)) if settings.snapshots else None
     return UnstructuredConfig(pruner=settings.pruner, sparsity=sparsity, epochs=settings.prune_epochs,  # type: ignore[arg-type]
                               batch_size=settings.batch_size, lr=settings.prune_lr, init_from="finetuned",
-                              snapshot_every=every)
+                              snapshot_every=every, mask_update_every=settings.mask_update_every)
 
 
 def run_prune_job(job: PruneJob) -> PruneOutcome:
@@ -129,7 +131,7 @@ def run_prune_job(job: PruneJob) -> PruneOutcome:
     from methodzoo.cap_prune.train import TeacherOutputs, prune_unstructured
 
     start = time.perf_counter()
-    teacher = load_classifier(job.teacher_path).model
+    teacher = load_classifier(job.teacher_path).model.to(job.device)
     student = copy.deepcopy(teacher).train()
     settings = job.settings
     config = _unstructured_config(settings, job.sparsity, len(job.train) // settings.batch_size)
@@ -179,15 +181,18 @@ def run_with(ctx: BenchContext, settings: Settings) -> BenchResult:
     from methodzoo.cap_prune.models import classifier_from_source, load_source, save_classifier
     from methodzoo.cap_prune.pipeline import fixed_targets, load_data
     from methodzoo.cap_prune.train import evaluate, finetune
+    from methodzoo.shared.device import resolve_device
     from methodzoo.shared.parallel import process_map
 
     started = time.perf_counter()
-    torch.set_num_threads(1)  # a shared CPU: one thread per process runs faster than several
+    device = resolve_device(ctx.device)
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # a shared CPU: one thread per process runs faster than several
     source = load_source(settings.model)
     data = load_data(source.tokenizer, DataConfig(task="snli", train_limit=settings.train_size,
                                                   test_limit=settings.test_size, max_length=settings.max_length))
     teacher = classifier_from_source(source, data.train.num_labels, settings.representation,  # type: ignore[arg-type]
-                                     seed=ctx.seed, head_input=settings.head_input)  # type: ignore[arg-type]
+                                     seed=ctx.seed, head_input=settings.head_input).to(device)  # type: ignore[arg-type]
     finetuned = finetune(teacher, data.train, FinetuneConfig(epochs=settings.teacher_epochs, batch_size=settings.batch_size,
                                                              lr=settings.teacher_lr), seed=ctx.seed, test=data.test,
                          show_progress=ctx.show_progress)
@@ -200,15 +205,17 @@ def run_with(ctx: BenchContext, settings: Settings) -> BenchResult:
                                         show_progress=ctx.show_progress)
     assert outputs is not None and pretrained is not None
     seeds = [ctx.seed + i for i in range(settings.seeds)]
-    jobs = [PruneJob(str(teacher_path), settings, arm, seed, sparsity, data.train, data.test, outputs.logits,
+    jobs = [PruneJob(str(teacher_path), str(device), settings, arm, seed, sparsity, data.train, data.test, outputs.logits,
                      outputs.representations, pretrained)
             for sparsity in sorted(settings.sparsities, reverse=True) for seed in seeds for arm in settings.arms]
     bar = ctx.progress(total=len(jobs), desc="cap-prune runs")
-    outcomes = process_map(run_prune_job, jobs, workers=settings.workers, threads_per_worker=1,
+    # Side by side on CPU cores; one after the other on an accelerator.
+    workers = settings.workers if device.type == "cpu" else 1
+    outcomes = process_map(run_prune_job, jobs, workers=workers, threads_per_worker=1,
                            on_done=lambda _: bar.update(1))
     bar.close()
-    calibration = [data.train.batch(torch.arange(i * settings.batch_size, (i + 1) * settings.batch_size)).inputs
-                   for i in range(settings.calibration_batches)]
+    calibration = [data.train.batch(torch.arange(i * settings.batch_size, (i + 1) * settings.batch_size),
+                                    device).inputs for i in range(settings.calibration_batches)]
     one_shot = {(method, sparsity): _one_shot(teacher, method, sparsity, calibration, data.test)
                 for sparsity in settings.sparsities for method in ONE_SHOT}
     structured = _structured(ctx, settings, teacher, source, data, outputs, pretrained) if settings.structured_ratios else {}

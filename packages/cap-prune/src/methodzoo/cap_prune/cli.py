@@ -165,7 +165,7 @@ def _prune_structured(args: argparse.Namespace) -> int:
     config, contrastive, distill = (StructuredConfig.from_args(args), ContrastiveConfig.from_args(args),
                                     DistillConfig.from_args(args))
     device = resolve_device(args.device)
-    data_config, source, data, teacher, outputs, pretrained = _prepare(args, contrastive, distill, device)
+    _, source, data, teacher, outputs, pretrained = _prepare(args, contrastive, distill, device)
     student = make_student(config.init_from, teacher, source, contrastive, args.seed)
 
     def save(step: Any, model: Any) -> None:

@@ -144,9 +144,12 @@ class UnstructuredConfig(Config):
         default="pretrained", metadata={"help": "student starts from the pre-trained model (paper) or the teacher"})
     snapshot_every: int | None = field(default=None, metadata={"help": "steps between SnC snapshots (None: each epoch)"})
     max_grad_norm: float | None = field(default=1.0, metadata={"help": "gradient clipping (None: off)"})
+    mask_update_every: int = field(
+        default=1, metadata={"help": "magnitude: steps between mask updates (1: every step, as movement pruning's code)"})
 
     def validate(self) -> None:
         _check_optimisation(self.epochs, self.batch_size, self.lr, self.weight_decay, self.warmup_ratio)
+        check(self.mask_update_every >= 1, "mask_update_every must be >= 1, got {}", self.mask_update_every)
         check(0 <= self.sparsity < 1, "sparsity must be in [0, 1), got {}", self.sparsity)
         check(self.score_lr > 0, "score_lr must be positive, got {}", self.score_lr)
         check(self.initial_warmup >= 0 and self.final_warmup >= 0, "initial_warmup and final_warmup must be >= 0")

@@ -106,7 +106,7 @@ def load_task(task: str, split: Split, *, limit: int | None = None, data_root: s
 
         snippets = movie_snippets(archive=archive)
         order = torch.randperm(len(snippets), generator=make_generator(MOVIES_SPLIT_SEED))
-        cut = int(round(MOVIES_TEST_FRACTION * len(snippets)))
+        cut = round(MOVIES_TEST_FRACTION * len(snippets))
         chosen = order[cut:] if split == "train" else order[:cut]
         chosen = chosen.sort().values[:limit]
         return snippets.subset(chosen)

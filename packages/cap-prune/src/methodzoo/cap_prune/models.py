@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from methodzoo.cap_prune.classifier import HeadInput, MaskableBertForSequenceClassification, Representation
+from methodzoo.cap_prune.classifier import (
+    HeadInput,
+    MaskableBertForSequenceClassification,
+    Representation,
+)
 from methodzoo.cap_prune.encoder import EncoderConfig, MaskableBertModel
 from methodzoo.shared.errors import UserError
 

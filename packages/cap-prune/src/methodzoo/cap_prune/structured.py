@@ -41,10 +41,10 @@ class StructuredBudget:
 
     def heads_to_prune(self, ratio: float) -> int:
         # At least one head must survive in every layer.
-        return min(int(round(ratio * self.total_heads)), self.total_heads - self.layers)
+        return min(round(ratio * self.total_heads), self.total_heads - self.layers)
 
     def neurons_to_prune(self, ratio: float) -> int:
-        return min(int(round(ratio * self.total_neurons)), self.total_neurons)
+        return min(round(ratio * self.total_neurons), self.total_neurons)
 
 
 def structured_budget(config: EncoderConfig) -> StructuredBudget:

@@ -98,7 +98,7 @@ def steps_for(epochs: float, examples: int, batch_size: int) -> int:
     """Optimisation steps of ``epochs`` passes (the last partial batch of an epoch is dropped)."""
     if batch_size > examples:
         raise ConfigError(f"batch_size {batch_size} is larger than the {examples} training examples")
-    return max(1, int(math.ceil(epochs * (examples // batch_size))))
+    return max(1, math.ceil(epochs * (examples // batch_size)))
 
 
 def adamw(model: nn.Module, lr: float, weight_decay: float, score_lr: float | None = None) -> torch.optim.AdamW:
@@ -182,14 +182,15 @@ def _indices(batches: EpochBatches, step: int, context: DistributedContext | Non
 
 
 # ----- fine-tuning --------------------------------------------------------------------------------------
-def finetune(model: nn.Module, train: TokenizedTexts, config: FinetuneConfig = FinetuneConfig(), *,
+def finetune(model: nn.Module, train: TokenizedTexts, config: FinetuneConfig | None = None, *,
              seed: int = 0, test: TokenizedTexts | None = None, checkpoint_dir: str | Path | None = None,
              resume: bool = False, checkpoint_every: int = 0, show_progress: bool | None = None,
              context: DistributedContext | None = None) -> RunResult:
     """Fine-tune ``model`` (a classifier of this package, possibly DDP-wrapped) with cross-entropy."""
+    config = config or FinetuneConfig()
     total = steps_for(config.epochs, len(train), config.batch_size)
     optimizer = adamw(model, config.lr, config.weight_decay)
-    scheduler = linear_schedule(optimizer, total, int(round(config.warmup_ratio * total)))
+    scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
     batches = EpochBatches(len(train), config.batch_size, seed=seed)
     device = next(model.parameters()).device
 
@@ -262,9 +263,8 @@ def _configs(mode: Mode, **configs: Any) -> dict[str, Any]:
 
 
 # ----- unstructured pruning ---------------------------------------------------------------------------
-def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: UnstructuredConfig = UnstructuredConfig(),
-                       contrastive: ContrastiveConfig = ContrastiveConfig(), distill: DistillConfig = DistillConfig(),
-                       *, teacher: TeacherOutputs | None, pretrained: torch.Tensor | None, seed: int = 0,
+def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: UnstructuredConfig | None = None,
+                       contrastive: ContrastiveConfig | None = None, distill: DistillConfig | None = None, *, teacher: TeacherOutputs | None, pretrained: torch.Tensor | None, seed: int = 0,
                        test: TokenizedTexts | None = None, checkpoint_dir: str | Path | None = None,
                        resume: bool = False, checkpoint_every: int = 0, show_progress: bool | None = None,
                        context: DistributedContext | None = None) -> RunResult:
@@ -272,8 +272,11 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
 
     ``teacher``: the fine-tuned teacher's outputs on ``train`` (KD and FiC); ``pretrained``: the
     pre-trained model's representations of ``train`` (PrC). SnC snapshots are taken at the start
-    of every epoch after the first (or every ``config.snapshot_every`` steps).
+    of every epoch after the first (or every ``config.snapshot_every`` steps). Configs left
+    ``None`` take their defaults.
     """
+    config, contrastive, distill = (config or UnstructuredConfig(), contrastive or ContrastiveConfig(),
+                                    distill or DistillConfig())
     if distill.lambda_kd and teacher is None:
         raise ConfigError("distillation (lambda_kd > 0) needs the teacher's outputs")
     student = unwrap_model(model)
@@ -285,7 +288,7 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
     objective = CAPObjective(contrastive, distill, "unstructured", banks.banks, generator)
     pruner = UnstructuredPruner(student, config, total)
     optimizer = adamw(model, config.lr, config.weight_decay, config.score_lr)
-    scheduler = linear_schedule(optimizer, total, int(round(config.warmup_ratio * total)))
+    scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
     batches = EpochBatches(len(train), config.batch_size, seed=seed)
     every = config.snapshot_every or batches.batches_per_epoch
 
@@ -335,8 +338,8 @@ class StructuredStep:
 
 
 def prune_structured(model: MaskableBertForSequenceClassification, train: TokenizedTexts,
-                     config: StructuredConfig = StructuredConfig(), contrastive: ContrastiveConfig = ContrastiveConfig(),
-                     distill: DistillConfig = DistillConfig(), *, teacher: TeacherOutputs | None,
+                     config: StructuredConfig | None = None, contrastive: ContrastiveConfig | None = None,
+                     distill: DistillConfig | None = None, *, teacher: TeacherOutputs | None,
                      pretrained: torch.Tensor | None, seed: int = 0, test: TokenizedTexts | None = None,
                      show_progress: bool | None = None,
                      on_step: Callable[[StructuredStep, MaskableBertForSequenceClassification], None] | None = None,
@@ -347,6 +350,8 @@ def prune_structured(model: MaskableBertForSequenceClassification, train: Tokeni
     SnC receives the model's representations before each new mask after the first.
     ``on_step(step, model)`` is called after each step (to save or inspect the masked model).
     """
+    config, contrastive, distill = (config or StructuredConfig(), contrastive or ContrastiveConfig(),
+                                    distill or DistillConfig())
     if distill.lambda_kd and teacher is None:
         raise ConfigError("distillation (lambda_kd > 0) needs the teacher's outputs")
     device = next(model.parameters()).device
@@ -356,7 +361,7 @@ def prune_structured(model: MaskableBertForSequenceClassification, train: Tokeni
     objective = CAPObjective(contrastive, distill, "structured", banks.banks, generator)
     importance_examples = min(config.importance_examples or len(train), len(train))
     order = torch.arange(importance_examples)
-    importance_batches = int(math.ceil(importance_examples / config.batch_size))
+    importance_batches = math.ceil(importance_examples / config.batch_size)
     results: list[StructuredStep] = []
     for index, ratio in enumerate(config.ratios):
         if index > 0 and "snap" in banks.banks:
@@ -375,7 +380,7 @@ def prune_structured(model: MaskableBertForSequenceClassification, train: Tokeni
                                                    budget.neurons_to_prune(ratio)))
         total = steps_for(config.epochs_per_step, len(train), config.batch_size)
         optimizer = adamw(model, config.lr, config.weight_decay)
-        scheduler = linear_schedule(optimizer, total, int(round(config.warmup_ratio * total)))
+        scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
         batches = EpochBatches(len(train), config.batch_size, seed=seed * 1000 + index)
 
         def loss_fn(step: int, batches: EpochBatches = batches) -> dict[str, torch.Tensor]:

@@ -25,7 +25,13 @@ from torch import nn
 
 from methodzoo.cap_prune.config import UnstructuredConfig
 from methodzoo.cap_prune.encoder import PRUNABLE_LINEARS
-from methodzoo.shared.compress import MagnitudePruning, MovementPruning, PruningSchedule, fix_masks_, prune_
+from methodzoo.shared.compress import (
+    MagnitudePruning,
+    MovementPruning,
+    PruningSchedule,
+    fix_masks_,
+    prune_,
+)
 from methodzoo.shared.compress.masks import set_mask_
 from methodzoo.shared.compress.parametrized import parametrizations_of, register_, remove_
 
@@ -63,16 +69,17 @@ def encoder_sparsity(model: nn.Module) -> SparsityCount:
     return SparsityCount(pruned, total)
 
 
-def cubic_schedule(config: UnstructuredConfig, total_steps: int, final: float | None = None) -> PruningSchedule:
+def cubic_schedule(config: UnstructuredConfig, total_steps: int, final: float | None = None,
+                   frequency: int = 1) -> PruningSchedule:
     """The cubic schedule of movement pruning as the toolkit's data: dense up to
     ``initial_warmup·W``, ``final`` (default the config's sparsity) from ``T − final_warmup·W``,
-    with ``W = warmup_ratio·T``."""
+    with ``W = warmup_ratio·T``; masks change every ``frequency`` steps."""
     unit = config.warmup_ratio * total_steps
-    start = int(round(config.initial_warmup * unit))
-    end = max(start + 1, total_steps - int(round(config.final_warmup * unit)))
+    start = round(config.initial_warmup * unit)
+    end = max(start + 1, total_steps - round(config.final_warmup * unit))
     return PruningSchedule(kind="cubic", initial_sparsity=0.0,
                            final_sparsity=config.sparsity if final is None else final,
-                           start_step=start, end_step=end, frequency=1)
+                           start_step=start, end_step=end, frequency=frequency)
 
 
 class SoftMovementMask(nn.Module):
@@ -114,7 +121,8 @@ class UnstructuredPruner:
         self.model = model
         self.config = config
         final = config.soft_threshold if config.pruner == "soft_movement" else config.sparsity
-        self.schedule = cubic_schedule(config, total_steps, final)
+        frequency = config.mask_update_every if config.pruner == "magnitude" else 1
+        self.schedule = cubic_schedule(config, total_steps, final, frequency)
         self.total_steps = total_steps
         self._start()
 
@@ -142,7 +150,9 @@ class UnstructuredPruner:
         if self.config.pruner == "soft_movement":
             for mask in self.soft_masks():
                 mask.threshold.fill_(value)
-        else:
+        elif self.config.pruner == "movement":
+            prune_(self.model, self._selection(value))  # sets each mask's target; the top-k runs in the forward
+        elif self.schedule.is_pruning_step(step) or step >= self.total_steps:
             prune_(self.model, self._selection(value))
         return value
 
