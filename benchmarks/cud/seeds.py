@@ -8,8 +8,9 @@ import json
 import torch
 
 from methodzoo.cud import NetworkConfig, TrainConfig, load_training_data
-from methodzoo.cud.bench import QUICK, _evaluate, _train_methods
+from methodzoo.cud.bench import PROFILES, _evaluate, _train_methods
 
+QUICK = PROFILES.quick
 toy = load_training_data("8gaussians")
 net = NetworkConfig.mlp(width=QUICK.toy_width, depth=3, dropout=0.0)
 out = {}

@@ -22,7 +22,7 @@ def main() -> None:
     out = Path("bench-out/famus-code-variant")
     out.mkdir(parents=True, exist_ok=True)
     meta = MetaConfig(gate_granularity="parameter", candidate_layers=11, always_on_last=2)
-    result = run_comparison(BenchContext(profile="quick", out_dir=out), meta, PROFILES["quick"])
+    result = run_comparison(BenchContext(profile="quick", out_dir=out), meta, PROFILES.quick)
     for table in result.tables:
         print(table.to_markdown(), "\n")
     print("\n".join(result.notes))

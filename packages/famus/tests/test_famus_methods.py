@@ -11,6 +11,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from methodzoo.famus import MLP, DeepCNN, FaMUS, MetaConfig, MetaWeightNet
 from methodzoo.shared.errors import ConfigError
+from methodzoo.shared.seed import seeded
 
 
 def _batch(seed: int, n: int = 16, m: int = 8, size: int = 12) -> tuple[torch.Tensor, ...]:
@@ -20,8 +21,7 @@ def _batch(seed: int, n: int = 16, m: int = 8, size: int = 12) -> tuple[torch.Te
 
 
 def _cnn(seed: int, depth: int = 4) -> nn.Module:
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):
         return DeepCNN(10, 1, width=4, depth=depth)
 
 
@@ -32,8 +32,7 @@ def _meta_net_copy(method: MetaWeightNet) -> nn.Module:
 def test_every_gate_on_reproduces_mwnet_exactly() -> None:
     config = MetaConfig(lambda_g=0.0)
     model = _cnn(0)
-    with torch.random.fork_rng():
-        torch.manual_seed(1)
+    with seeded(1):
         mwnet = MetaWeightNet(copy.deepcopy(model), config)
     famus = FaMUS(copy.deepcopy(model), config, meta_net=_meta_net_copy(mwnet), generator=5)
     famus.forced_gates = [1] * len(famus.gated)
@@ -77,8 +76,7 @@ def test_meta_loss_alone_gives_the_gates_no_gradient() -> None:
 
 
 def test_budget_loss_drives_the_active_count_to_k() -> None:
-    with torch.random.fork_rng():
-        torch.manual_seed(3)
+    with seeded(3):
         model = MLP(16, 4, width=8, depth=9)  # 10 gated linear layers
         famus = FaMUS(model, MetaConfig(budget=1, lambda_g=0.0, lr=0.05), generator=3)
     g = torch.Generator().manual_seed(3)
@@ -103,8 +101,7 @@ class _CountOps(TorchDispatchMode):
 
 
 def _meta_step_ops(gates: list[int]) -> dict[str, int]:
-    with torch.random.fork_rng():
-        torch.manual_seed(4)
+    with seeded(4):
         famus = FaMUS(_cnn(4, depth=6), MetaConfig(lambda_g=0.0), generator=0)
     famus.forced_gates = gates + [0] * (len(famus.gated) - len(gates))
     x, y, xm, ym = _batch(4)
@@ -177,8 +174,7 @@ def test_meta_step_time_ratio_falls_with_depth() -> None:
         x, y, xm, ym = _batch(9, n=32, m=32, size=28)
         times = {}
         for name in ("mwnet", "famus"):
-            with torch.random.fork_rng():
-                torch.manual_seed(9)
+            with seeded(9):
                 model = DeepCNN(10, 1, width=8, depth=depth)
                 method = MetaWeightNet(model) if name == "mwnet" else FaMUS(model, MetaConfig(lambda_g=0.0))
             if isinstance(method, FaMUS):

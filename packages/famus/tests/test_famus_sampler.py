@@ -7,6 +7,7 @@ import torch
 
 from methodzoo.famus import GradientSampler, LayerSamplers, gumbel_gate, pooled_gradient
 from methodzoo.shared.errors import ConfigError
+from methodzoo.shared.seed import seeded
 from methodzoo.shared.testing import binomial_band
 
 
@@ -59,8 +60,7 @@ def test_sampler_shapes() -> None:
 
 def test_batched_samplers_equal_separate_samplers_and_keep_padding_at_zero() -> None:
     dims = [3, 7, 5]
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
+    with seeded(0):
         batched = LayerSamplers(dims, hidden=6, depth=3)
         singles = [GradientSampler(d, hidden=6, depth=3) for d in dims]
         inputs = [torch.randn(d) for d in dims]

@@ -71,3 +71,21 @@ def test_shared_graph_pvalues_equal_separate_calls() -> None:
     pvalues = our_pvalues(x, y, k=5)
     for name, rank, graph in [("RISE Rg-NN", "graph", "knn"), ("RISE Ro-MST", "overall", "mst")]:
         assert pvalues[name] == pytest.approx(rise_test(x, y, k=5, rank=rank, graph=graph).pvalue, rel=1e-12)
+
+
+def test_verdicts_follow_the_targets() -> None:
+    from methodzoo.graphrank.bench import OURS, PEERS, verdicts
+
+    def cell(ours: float, peers: float) -> dict[str, float]:
+        return {**dict.fromkeys(OURS, ours), **dict.fromkeys(PEERS, peers)}
+
+    rates = {"null d=100": cell(0.05, 0.05), "scale d=100": cell(0.6, 0.3), "mixture d=100": cell(0.5, 0.0)}
+    timing = [{"N": 10000, "rise_seconds": 2.0, "speedup_vs_energy_perm1000": 40.0}]
+    size, power, speed = verdicts(rates, timing)
+    assert size.held and power.held and speed.held
+    assert power.ratio == pytest.approx(2.0)  # the peers' zero power on the mixture gives no ratio
+    assert speed.ratio == pytest.approx(2.0)
+    rates["null d=100"]["RISE Ro-MST"] = 0.08
+    rates["scale d=100"]["RISE Rg-NN"] = 0.2
+    size, power, _ = verdicts(rates, [{**timing[0], "speedup_vs_energy_perm1000": 10.0}])
+    assert size.held is False and power.held is False

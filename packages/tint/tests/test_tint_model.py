@@ -16,6 +16,8 @@ from transformers import (
 )
 
 from methodzoo.shared.errors import UserError
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.seed import seeded
 from methodzoo.tint import (
     TinTConfig,
     aux_forward,
@@ -32,8 +34,7 @@ V, T = 40, 12
 
 
 def _build(factory, seed: int):
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):
         return factory().eval()
 
 
@@ -158,7 +159,7 @@ def test_summed_eta_equals_mean_eta_times_train_tokens():
 def test_parameter_count_formula_matches_numel(factory, config):
     aux = factory()
     tint = build_tint(aux, config)
-    assert tint_parameter_count(aux_spec(aux), config) == sum(p.numel() for p in tint.parameters())
+    assert tint_parameter_count(aux_spec(aux), config) == count_parameters(tint)
 
 
 def test_opt_125m_shape_is_under_two_billion_without_allocating():
@@ -192,7 +193,7 @@ def test_llama_tint_matches_reference():
     ids = _ids(8)
     config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2)
     tint = build_tint(aux, config)
-    assert tint_parameter_count(aux_spec(aux), config) == sum(p.numel() for p in tint.parameters())
+    assert tint_parameter_count(aux_spec(aux), config) == count_parameters(tint)
     with torch.no_grad():
         out = tint.simulate(ids)
         assert (out.logits_before - aux(ids).logits).abs().max() < 1e-5

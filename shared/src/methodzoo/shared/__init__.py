@@ -5,7 +5,9 @@ Submodules: :mod:`~methodzoo.shared.config`, :mod:`~methodzoo.shared.registry`,
 :mod:`~methodzoo.shared.metrics`, :mod:`~methodzoo.shared.kernels`, :mod:`~methodzoo.shared.train`,
 :mod:`~methodzoo.shared.bench`, :mod:`~methodzoo.shared.cli`, :mod:`~methodzoo.shared.testing`,
 :mod:`~methodzoo.shared.timing` (median and interleaved timing), :mod:`~methodzoo.shared.memory`
-(peak RSS and tensor memory), :mod:`~methodzoo.shared.modules` (parameter counts, eval mode).
+(peak RSS and tensor memory), :mod:`~methodzoo.shared.modules` (parameter counts, eval mode),
+:mod:`~methodzoo.shared.digit_classifier` (the cached digit classifier of the Fréchet distance).
+Layers, lowest first: primitives → metrics → data → train → the modules that use them all.
 Importing this package downloads nothing and never initialises CUDA.
 """
 

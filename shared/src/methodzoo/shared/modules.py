@@ -37,6 +37,9 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
     True
     """
     saved = [(sub, sub.training) for module in modules for sub in module.modules()]
+    if not any(training for _, training in saved):
+        yield  # already in eval mode: switching walks every submodule again (ms for a codec)
+        return
     for module in modules:
         module.eval()
     try:

@@ -60,7 +60,8 @@ def seeded(seed: int, *, devices: list[torch.device | str | int] | None = None) 
     Module constructors draw their initial weights from the global generator; building a model
     inside ``seeded(seed)`` gives the same weights every time without disturbing the caller's
     random stream. Only the CPU generator is seeded unless CUDA ``devices`` are named, whose
-    generators are then seeded and restored too.
+    generators are then seeded and restored too; CPU devices in ``devices`` are skipped, so a
+    caller can pass the device it builds on, whatever it is.
 
     >>> with seeded(0):
     ...     a = torch.nn.Linear(2, 2).weight
@@ -71,8 +72,9 @@ def seeded(seed: int, *, devices: list[torch.device | str | int] | None = None) 
     """
     if not 0 <= seed < 2**63:
         raise ConfigError(f"seed must be in [0, 2**63), got {seed}")
-    with torch.random.fork_rng(devices=devices or []):
-        if devices:
+    cuda = [device for device in devices or [] if torch.device(device).type == "cuda"]
+    with torch.random.fork_rng(devices=cuda):
+        if cuda:
             torch.manual_seed(seed)
         else:
             torch.default_generator.manual_seed(seed)

@@ -12,11 +12,13 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import torch
 
 from methodzoo.shared.errors import ConfigError
+
+Result = TypeVar("Result")
 
 
 def synchronize(device: torch.device | str | None) -> None:
@@ -40,12 +42,24 @@ class Timing(NamedTuple):
         return min(self.times_s)
 
 
-def _timed_once(fn: Callable[[], Any], device: torch.device | str | None) -> float:
+def timed_call(fn: Callable[[], Result], *, device: torch.device | str | None = None) -> tuple[Result, float]:
+    """Run ``fn()`` once: its result and its wall time in seconds (waiting for a CUDA ``device``
+    before and after). For work that is done anyway and timed on the way (a training run, one
+    encode); a speed comparison wants :func:`time_call` or :func:`interleaved_timing`.
+
+    >>> value, seconds = timed_call(lambda: sum(range(10)))
+    >>> value, seconds >= 0
+    (45, True)
+    """
     synchronize(device)
     start = time.perf_counter()
-    fn()
+    result = fn()
     synchronize(device)
-    return time.perf_counter() - start
+    return result, time.perf_counter() - start
+
+
+def _timed_once(fn: Callable[[], Any], device: torch.device | str | None) -> float:
+    return timed_call(fn, device=device)[1]
 
 
 def _check_counts(repeats: int, warmup: int) -> None:
@@ -114,4 +128,4 @@ def interleaved_timing(calls: Mapping[str, Callable[[], Any]], *, rounds: int = 
     return InterleavedTiming({name: tuple(values) for name, values in times.items()})
 
 
-__all__ = ["InterleavedTiming", "Timing", "interleaved_timing", "synchronize", "time_call"]
+__all__ = ["InterleavedTiming", "Timing", "interleaved_timing", "synchronize", "time_call", "timed_call"]

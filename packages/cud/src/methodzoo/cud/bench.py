@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -33,36 +34,50 @@ from methodzoo.cud.networks import VelocityMLP
 from methodzoo.cud.onestep import distill_one_step
 from methodzoo.cud.solvers import sample
 from methodzoo.cud.training import fit
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
+from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import missing_extra
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.timing import timed_call
 
 STEPS = (1, 2, 4, 8, 16)
+# Issue 4's target: CUD's sliced Wasserstein distance over flow matching's at N Euler steps, at equal budget.
+TARGET_RATIOS = {1: 0.5, 2: 0.5, 16: 1.0}
+CLAIMS = {"cud": "one-session CUD: better few-step samples than flow matching, no worse many-step ones",
+          "cud1step": "CUD + the one-step stage (75 % + 25 % of the iterations): better few-step samples, "
+                      "no worse many-step ones"}
 
 
 @dataclass(frozen=True)
-class Profile:
-    toy: str
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    toy: str  # the 2-D data set
     toy_steps: int
     toy_batch: int
-    toy_width: int
-    toy_samples: int
+    toy_width: int  # of the 3-layer velocity MLP
+    toy_samples: int  # samples per step count for the metrics
     digits_steps: int
     digits_batch: int
     digits_network: NetworkConfig
     digits_samples: int
     digits_train_images: int
-    digits_one_step: bool
+    digits_one_step: bool  # also train the one-step stage on the digits
+    digits_sample_steps: tuple[int, ...]  # Euler step counts evaluated on the digits
     ema_decay: float
 
 
-QUICK = Profile(toy="8gaussians", toy_steps=1200, toy_batch=256, toy_width=128, toy_samples=2000,
-                digits_steps=200, digits_batch=32, digits_network=NetworkConfig.tiny_unet(),
-                digits_samples=400, digits_train_images=4000, digits_one_step=False, ema_decay=0.98)
-FULL = Profile(toy="8gaussians", toy_steps=8000, toy_batch=512, toy_width=256, toy_samples=5000,
-               digits_steps=4000, digits_batch=128,
-               digits_network=NetworkConfig.mnist_paper().replace(dropout=0.0), digits_samples=2000,
-               digits_train_images=4500, digits_one_step=True, ema_decay=0.999)
+PROFILES = Profiles(
+    quick=Settings(toy="8gaussians", toy_steps=1200, toy_batch=256, toy_width=128, toy_samples=2000,
+                   digits_steps=200, digits_batch=32, digits_network=NetworkConfig.tiny_unet(),
+                   digits_samples=400, digits_train_images=4000, digits_one_step=False,
+                   digits_sample_steps=(1, 2, 8), ema_decay=0.98),
+    full=Settings(toy="8gaussians", toy_steps=8000, toy_batch=512, toy_width=256, toy_samples=5000,
+                  digits_steps=4000, digits_batch=128,
+                  digits_network=NetworkConfig.mnist_paper().replace(dropout=0.0), digits_samples=2000,
+                  digits_train_images=4500, digits_one_step=True, digits_sample_steps=STEPS, ema_decay=0.999),
+)
 
 
 def _split(total: int) -> tuple[int, int]:
@@ -91,8 +106,7 @@ def _train_torchcfm(data: TrainingData, network: NetworkConfig, train: TrainConf
         raise missing_extra("torchcfm", "methodzoo-cud", "bench") from None
     from methodzoo.shared.train import Trainer, TrainerOptions
 
-    with torch.random.fork_rng():
-        torch.manual_seed(train.seed)
+    with seeded(train.seed, devices=[device]):
         net = VelocityMLP(data.data_shape[0], network).to(device)
         matcher = ConditionalFlowMatcher(sigma=0.0)
         generator = torch.Generator().manual_seed(train.seed * 3 + 2)
@@ -116,29 +130,33 @@ def _log(message: str) -> None:
     print(f"[cud bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _with_one_step_stage(data: TrainingData, cud: CUDConfig, network: NetworkConfig, train: TrainConfig,
+                         device: torch.device, show: bool | None, name: str) -> nn.Module:
+    """The paper's pipeline at the same total iterations: ``cud`` for 75 %, the one-step stage after."""
+    first, second = _split(train.steps)
+    shorter = fit(data, cud, network, train.replace(steps=first), device=device, progress=show,
+                  description=f"{name} {data.name} (75%)")
+    stage = OneStepConfig(trajectory_steps=16, stage_indices=(8, 12, 16), steps_per_stage=max(1, second // 3),
+                          num_trajectories=min(5000, 40 * train.batch_size))
+    student = distill_one_step(shorter.sampling_model, stage, train.replace(steps=1), device=device,
+                               progress=show)
+    return student.ema_student or student.student
+
+
 def _train_methods(data: TrainingData, network: NetworkConfig, train: TrainConfig, device: torch.device,
                    show: bool | None, one_step: bool, log: dict[str, float]) -> dict[str, nn.Module]:
     models: dict[str, nn.Module] = {}
-    first, second = _split(train.steps)
     for name, cud in (("fm", CUDConfig.flow_matching()), ("cud", CUDConfig())):
-        start = time.perf_counter()
-        run = fit(data, cud, network, train, device=device, progress=show, description=f"{name} {data.name}")
-        models[name] = run.sampling_model
         key = f"train_seconds_{data.name}_{name}"
-        log[key] = time.perf_counter() - start
+        run, log[key] = timed_call(partial(fit, data, cud, network, train, device=device, progress=show,
+                                           description=f"{name} {data.name}"))
+        models[name] = run.sampling_model
         _log(f"{data.name}: trained {name} in {log[key]:.1f} s")
         if not one_step:
             continue
-        start = time.perf_counter()
-        shorter = fit(data, cud, network, train.replace(steps=first), device=device, progress=show,
-                      description=f"{name} {data.name} (75%)")
-        stage = OneStepConfig(trajectory_steps=16, stage_indices=(8, 12, 16), steps_per_stage=max(1, second // 3),
-                              num_trajectories=min(5000, 40 * train.batch_size))
-        student = distill_one_step(shorter.sampling_model, stage, train.replace(steps=1), device=device,
-                                   progress=show)
-        models[f"{name}1step"] = student.ema_student or student.student
         key = f"train_seconds_{data.name}_{name}1step"
-        log[key] = time.perf_counter() - start
+        models[f"{name}1step"], log[key] = timed_call(
+            partial(_with_one_step_stage, data, cud, network, train, device, show, name))
         _log(f"{data.name}: trained {name}1step in {log[key]:.1f} s")
     return models
 
@@ -159,7 +177,7 @@ def _evaluate(models: dict[str, nn.Module], data: TrainingData, n: int, seed: in
 
 
 def run(ctx: BenchContext) -> BenchResult:
-    profile = QUICK if ctx.quick else FULL
+    profile = ctx.settings(PROFILES)
     device = resolve_device(ctx.device)
     show = ctx.show_progress
     metrics: dict[str, Any] = {}
@@ -174,9 +192,8 @@ def run(ctx: BenchContext) -> BenchResult:
     toy_train = TrainConfig(steps=profile.toy_steps, batch_size=profile.toy_batch, lr=1e-3,
                             ema_decay=profile.ema_decay, seed=ctx.seed)
     models = _train_methods(toy, toy_net, toy_train, device, show, one_step=True, log=timings)
-    start = time.perf_counter()
-    models["torchcfm"] = _train_torchcfm(toy, toy_net, toy_train, device, show)
-    timings[f"train_seconds_{profile.toy}_torchcfm"] = time.perf_counter() - start
+    models["torchcfm"], timings[f"train_seconds_{profile.toy}_torchcfm"] = timed_call(
+        partial(_train_torchcfm, toy, toy_net, toy_train, device, show))
     _log(f"trained torchcfm in {timings[f'train_seconds_{profile.toy}_torchcfm']:.1f} s")
     toy_scores, toy_samples = _evaluate(models, toy, profile.toy_samples, ctx.seed)
     _log("evaluated the 2-D models")
@@ -197,7 +214,7 @@ def run(ctx: BenchContext) -> BenchResult:
                                ema_decay=profile.ema_decay, seed=ctx.seed)
     digit_models = _train_methods(digits, profile.digits_network, digits_train, device, show,
                                   one_step=profile.digits_one_step, log=timings)
-    digit_steps = (1, 2, 8) if ctx.quick else STEPS
+    digit_steps = profile.digits_sample_steps
     digit_scores, digit_samples = _evaluate(digit_models, digits, profile.digits_samples, ctx.seed, digit_steps)
     _log("evaluated the digit models")
     for name, by_steps in digit_scores.items():
@@ -210,11 +227,11 @@ def run(ctx: BenchContext) -> BenchResult:
                          for name in digit_scores]))
 
     # ----- the paper's claim -----------------------------------------------------------------
-    for variant in ("cud", "cud1step"):
-        ratios = {s: metrics[f"swd_{variant}_{s}"] / metrics[f"swd_fm_{s}"] for s in (1, 2, 16)}
+    for variant in CLAIMS:
+        ratios = {s: metrics[f"swd_{variant}_{s}"] / metrics[f"swd_fm_{s}"] for s in TARGET_RATIOS}
         for s, value in ratios.items():
             metrics[f"swd_ratio_{variant}_fm_{s}"] = round(value, 4)
-        metrics[f"target_met_{variant}"] = bool(ratios[1] <= 0.5 and ratios[2] <= 0.5 and ratios[16] <= 1.0)
+        metrics[f"target_met_{variant}"] = all(ratios[s] <= target for s, target in TARGET_RATIOS.items())
     metrics["fd_ratio_cud_fm_2"] = round(metrics["fd_digits_cud_2"] / metrics["fd_digits_fm_2"], 4)
     metrics.update({k: round(v, 2) for k, v in timings.items()})
     notes.append("Target (issue 4): at N = 1 and 2, CUD's distance ≤ ½ of flow matching's at equal budget; "
@@ -230,11 +247,25 @@ def run(ctx: BenchContext) -> BenchResult:
                "toy_network": toy_net.to_dict(), "digits_train": digits_train.to_dict(),
                "digits_network": profile.digits_network.to_dict(), "cud": CUDConfig().to_dict(),
                "toy_scores": toy_scores, "digit_scores": digit_scores}
-    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details)
+    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details,
+                       verdicts=verdicts(metrics))
+
+
+def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
+    """The claim for one-session CUD and for CUD + the one-step stage: sliced Wasserstein distance
+    over flow matching's at equal budget, against the issue's target at each step count."""
+    out = []
+    for variant, claim in CLAIMS.items():
+        ratios = {s: metrics[f"swd_ratio_{variant}_fm_{s}"] for s in TARGET_RATIOS}
+        out.append(Verdict(claim, held=metrics[f"target_met_{variant}"],
+                           measured="SWD / flow matching's: " + ", ".join(f"{r:.2f} at N = {s}" for s, r in ratios.items()),
+                           target=", ".join(f"≤ {t:g} at N = {s}" for s, t in TARGET_RATIOS.items()),
+                           ratio=max(ratios[s] / t for s, t in TARGET_RATIOS.items())))
+    return out
 
 
 def _plot_quality(ctx: BenchContext, toy_scores: dict, digit_scores: dict, digit_steps: tuple[int, ...],
-                  profile: Profile) -> Any:
+                  profile: Settings) -> Any:
     from methodzoo.shared.plotting import pyplot, save_figure
 
     plt = pyplot()
@@ -263,7 +294,7 @@ def _plot_scatter(ctx: BenchContext, samples: dict[str, Any], names: list[str]) 
 
 
 def _plot_digits(ctx: BenchContext, samples: dict[str, Any], names: list[str]) -> Any:
-    from methodzoo.cud.plots import save_image_grid
+    from methodzoo.shared.plotting import save_image_grid
 
     rows = [model_to_images(samples[f"{name}_{s}"][:10]) for name in names for s in (1, 2, 8)]
     return save_image_grid(torch.cat(rows), ctx.out_dir / "samples_digits.png", columns=10, scale=2)

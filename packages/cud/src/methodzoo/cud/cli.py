@@ -5,6 +5,7 @@
     methodzoo cud sample --checkpoint runs/cud --n 1000 --steps 2 --out samples.png
     methodzoo cud eval --checkpoint runs/cud --steps 1 2 4 8 16 --json
     methodzoo cud distill --checkpoint runs/cud --out runs/cud-1step --steps-per-stage 500
+    torchrun --nproc-per-node 2 -m methodzoo.shared.cli cud train --data 8gaussians --out runs/cud2
 
 Network presets (``--network``): auto (MLP for 2-D data, the paper's MNIST U-Net for 28×28,
 the paper's CIFAR-10 U-Net for 32×32), mlp, tiny-unet, mnist-paper, cifar10-paper. Flags of the
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from methodzoo.cud.config import SOLVERS, CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
+from methodzoo.shared.cli import add_common_arguments
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import UserError
 
@@ -44,19 +46,21 @@ def register(subparsers: Any) -> None:
                        help="cud, or fm: plain flow matching (ω1 = 0, independent coupling)")
     train.add_argument("--network", choices=NETWORK_PRESETS, default="auto", help="network preset")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    _common(train)
+    _accumulate(train)
+    add_common_arguments(train)  # TrainConfig.from_args reads --seed back
     CUDConfig.add_arguments(train)
     NetworkConfig.add_arguments(train)
-    TrainConfig.add_arguments(train)
+    TrainConfig.add_arguments(train, exclude=("seed",))
     train.set_defaults(handler=_train)
 
     distill = sub.add_parser("distill", help="the one-step training stage from a trained CUD model")
     distill.add_argument("--checkpoint", required=True, help="folder of a `cud train` run")
     distill.add_argument("--out", required=True, help="checkpoint folder of the one-step student")
     distill.add_argument("--resume", action="store_true")
-    _common(distill)
+    _accumulate(distill)
+    add_common_arguments(distill)
     OneStepConfig.add_arguments(distill)
-    TrainConfig.add_arguments(distill, exclude=("steps", "warmup_steps"))
+    TrainConfig.add_arguments(distill, exclude=("steps", "warmup_steps", "seed"))
     distill.set_defaults(handler=_distill)
 
     sample = sub.add_parser("sample", help="draw samples and save a PNG grid (images) or scatter (2-D)")
@@ -74,9 +78,10 @@ def register(subparsers: Any) -> None:
     evaluate.set_defaults(handler=_eval)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, auto")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+def _accumulate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accumulate", type=int, default=1,
+                        help="micro-batches per optimizer step on each process (gradient accumulation); "
+                             "under torchrun the batch splits into processes × accumulate micro-batches")
 
 
 def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
@@ -87,8 +92,7 @@ def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
     parser.add_argument("--solver", choices=SOLVERS, default="euler")
     parser.add_argument("--head", type=int, default=1, help="head g_k used as the velocity")
     parser.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
-    parser.add_argument("--seed", type=int, default=0)
-    _common(parser)
+    add_common_arguments(parser)
 
 
 def merge_flags(preset: C, args: argparse.Namespace) -> C:
@@ -116,13 +120,17 @@ def _train(args: argparse.Namespace) -> int:
     from methodzoo.cud.data import load_training_data
     from methodzoo.cud.training import fit
     from methodzoo.shared.cli import emit
+    from methodzoo.shared.train import distributed_session
 
     data = load_training_data(args.data, root=args.data_root, limit=args.limit)
     cud = merge_flags(CUDConfig.flow_matching() if args.method == "fm" else CUDConfig(), args)
     network = merge_flags(network_preset(args.network, data.data_shape), args)
     train = TrainConfig.from_args(args)
-    run = fit(data, cud, network, train, checkpoint_dir=args.out, resume=args.resume, device=args.device,
-              description=f"{args.method} {args.data}")
+    with distributed_session(args.device) as context:  # one process unless launched by torchrun
+        run = fit(data, cud, network, train, checkpoint_dir=args.out, resume=args.resume, device=context.device,
+                  description=f"{args.method} {args.data}", accumulation=args.accumulate, distributed=context)
+    if not context.is_main:
+        return 0
     losses = run.history.loss
     tail = losses[-min(len(losses), 50):]
     result = {"checkpoint": str(Path(args.out).resolve()), "step": run.trainer.step,
@@ -138,12 +146,17 @@ def _distill(args: argparse.Namespace) -> int:
     from methodzoo.cud.onestep import distill_one_step
     from methodzoo.cud.training import load_trained
     from methodzoo.shared.cli import emit
+    from methodzoo.shared.train import distributed_session
 
-    loaded = load_trained(args.checkpoint, device=args.device)
     config = OneStepConfig.from_args(args)
     train = TrainConfig.from_args(args, steps=1)
-    result = distill_one_step(loaded.model, config, train, device=args.device, checkpoint_dir=args.out,
-                              resume=args.resume, run_config=loaded.config)
+    with distributed_session(args.device) as context:  # one process unless launched by torchrun
+        loaded = load_trained(args.checkpoint, device=context.device)
+        result = distill_one_step(loaded.model, config, train, device=context.device, checkpoint_dir=args.out,
+                                  resume=args.resume, run_config=loaded.config, accumulation=args.accumulate,
+                                  distributed=context)
+    if not context.is_main:
+        return 0
     values = result.history.values.get("loss_distill", [])
     out = {"checkpoint": str(Path(args.out).resolve()), "step": result.trainer.step,
            "final_distill_loss": values[-1] if values else None}
@@ -163,9 +176,10 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from methodzoo.cud.data import model_to_images
-    from methodzoo.cud.plots import save_image_grid, save_scatter_grid
+    from methodzoo.cud.plots import save_scatter_grid
     from methodzoo.cud.solvers import sample
     from methodzoo.shared.cli import emit
+    from methodzoo.shared.plotting import save_image_grid
 
     loaded = _load(args)
     result = sample(loaded.model, args.n, steps=args.steps, solver=args.solver, head=args.head,

@@ -1,8 +1,9 @@
 """Training data in model space: 2-D toys (fresh samples each step) or images scaled to [−1, 1].
 
-Images come from the core loaders (:mod:`methodzoo.shared.data`): ``mnist-digits`` (5,000 real
-MNIST digits, offline, the default), ``mnist`` / ``fashion-mnist`` (idx files) and ``cifar10``
-(python batches) from a local folder (``root`` or ``$METHODZOO_DATA``), ``sklearn-digits`` (8×8).
+Images come by name from the core's ``DATASETS`` registry (:mod:`methodzoo.shared.data`):
+``mnist-digits`` (5,000 real MNIST digits, offline, the default), ``mnist`` / ``fashion-mnist`` (idx
+files) and ``cifar10`` (python batches) from a local folder (``root`` or ``$METHODZOO_DATA``),
+``sklearn-digits`` (8×8).
 """
 
 from __future__ import annotations
@@ -63,19 +64,14 @@ def load_training_data(name: str, root: str | Path | None = None, limit: int | N
     """The data set ``name``: a 2-D toy (8gaussians, gmm, checkerboard, moons) or an image set."""
     if name in TOY_DISTRIBUTIONS:
         return TrainingData(name, (2,), toy=toy_distribution(name))
-    from methodzoo.shared import data as core
-
-    if name == "mnist-digits":
-        loaded = core.mnist_digits()
-    elif name == "sklearn-digits":
-        loaded = core.sklearn_digits()
-    elif name in ("mnist", "fashion-mnist"):
-        loaded = core.load_mnist(root, split="train", variant=name)  # type: ignore[arg-type]
-    elif name == "cifar10":
-        loaded = core.load_cifar(root, split="train", variant="cifar10")
-    else:
+    if name not in IMAGE_DATASETS:
         valid = ", ".join([*TOY_DISTRIBUTIONS.names(), *IMAGE_DATASETS])
         raise ConfigError(f"unknown data set {name!r}; valid: {valid}")
+    from methodzoo.shared.data import DATASETS
+
+    spec = DATASETS.get(name)
+    # Offline sets ship whole inside a package; the others are read from the data root.
+    loaded = spec.loader() if spec.offline else spec.loader(root=root, split="train")
     images = images_to_model(loaded.images)
     if limit is not None:
         # Some sources are sorted by class: a seeded shuffle keeps every class in the subset.

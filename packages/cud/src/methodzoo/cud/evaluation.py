@@ -16,7 +16,8 @@ from torch import nn
 
 from methodzoo.cud.data import TrainingData, model_to_images
 from methodzoo.cud.solvers import sample
-from methodzoo.shared.metrics import classifier_frechet_distance, sliced_wasserstein
+from methodzoo.shared.digit_classifier import digit_frechet_distance
+from methodzoo.shared.metrics import sliced_wasserstein
 
 
 def negative_log_likelihood(data: TrainingData, samples: torch.Tensor, floor: float = -1e4) -> float:
@@ -35,8 +36,8 @@ def sample_quality(data: TrainingData, samples: torch.Tensor, reference: torch.T
             row["nll"] = negative_log_likelihood(data, samples)
         return row
     if samples.shape[1:] == (1, 28, 28):
-        return {"fd_digits": classifier_frechet_distance(model_to_images(reference)[:, 0],
-                                                         model_to_images(samples)[:, 0])}
+        return {"fd_digits": digit_frechet_distance(model_to_images(reference)[:, 0],
+                                                    model_to_images(samples)[:, 0])}
     return {"swd_pixels": sliced_wasserstein(samples.flatten(1), reference.flatten(1), num_projections=512,
                                              generator=seed)}
 

@@ -303,6 +303,3 @@ def build_model(data_shape: tuple[int, ...], config: NetworkConfig, *, order: in
     encoder = CouplingEncoder(tuple(data_shape), config.encoder_channels) if coupling == "vae" else None
     return CUDModel(velocity, encoder, tuple(data_shape))
 
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -23,9 +23,17 @@ from methodzoo.cud.config import OneStepConfig, TrainConfig
 from methodzoo.cud.data import model_to_images
 from methodzoo.cud.networks import CUDModel
 from methodzoo.cud.solvers import sample
+from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError
-from methodzoo.shared.seed import make_generator
-from methodzoo.shared.train import EpochBatches, Trainer, TrainerOptions, TrainHistory
+from methodzoo.shared.seed import make_generator, seeded
+from methodzoo.shared.train import (
+    DistributedContext,
+    EpochBatches,
+    MicroBatch,
+    Trainer,
+    TrainerOptions,
+    TrainHistory,
+)
 
 
 @dataclass
@@ -105,37 +113,42 @@ class OneStepResult:
 def distill_one_step(teacher: CUDModel, config: OneStepConfig | None = None, train: TrainConfig | None = None,
                      *, device: str | torch.device = "cpu", progress: bool | None = None,
                      checkpoint_dir: str | Path | None = None, resume: bool = False,
-                     run_config: dict[str, Any] | None = None) -> OneStepResult:
+                     run_config: dict[str, Any] | None = None, accumulation: int = 1,
+                     distributed: DistributedContext | None = None) -> OneStepResult:
     """Run the one-step stage from a trained CUD model (``train`` gives lr, batch, EMA, seed).
 
     ``run_config`` (the CUD run's checkpoint config) is stored with the student's checkpoints so
-    :func:`~methodzoo.cud.training.load_trained` can rebuild the student.
+    :func:`~methodzoo.cud.training.load_trained` can rebuild the student. ``train.batch_size``
+    is the global batch, split into ``accumulation`` micro-batches on each process of
+    ``distributed`` (dropout then drawn per micro-batch, as in :func:`~methodzoo.cud.fit`).
     """
     stage = OneStepDistillation(config)
     train = train or TrainConfig()
     if train.batch_size > stage.config.num_trajectories:
         raise ConfigError(f"batch_size {train.batch_size} exceeds num_trajectories {stage.config.num_trajectories}")
-    with torch.random.fork_rng():
-        torch.manual_seed(train.seed)
+    device = resolve_device(device)
+    with seeded(train.seed, devices=[device]):
         trajectories = stage.make_trajectories(teacher.eval(), make_generator(train.seed + 7))
         student = copy.deepcopy(teacher).to(device).train()
         for parameter in student.parameters():  # the teacher may be a frozen EMA copy
             parameter.requires_grad_(True)
         optimizer = torch.optim.Adam(student.parameters(), lr=train.lr, betas=(0.9, 0.999))
+        split = accumulation * (distributed.world_size if distributed is not None else 1) > 1
         options = TrainerOptions(grad_clip_norm=train.grad_clip_norm, ema_decay=train.ema_decay,
                                  checkpoint_every=train.checkpoint_every, progress=progress,
-                                 description="one-step")
+                                 description="one-step", accumulation=accumulation,
+                                 micro_batch_seed=train.seed if split else None)
         trainer = Trainer(student, optimizer, options=options, checkpoint_dir=checkpoint_dir,
                           config={**(run_config or {}), "one_step": stage.config.to_dict(),
-                                  "one_step_train": train.to_dict()})
+                                  "one_step_train": train.to_dict()}, distributed=distributed)
         if resume:
             trainer.resume()
         batches = EpochBatches(stage.config.num_trajectories, train.batch_size, train.seed)
         assert trainer.ema is not None
         anchor = trainer.ema.model
 
-        def loss_fn(step: int) -> dict[str, torch.Tensor]:
-            index = batches.batch(step)
+        def loss_fn(step: int, micro: MicroBatch) -> dict[str, torch.Tensor]:
+            index = micro.select(batches.batch(step))
             k = stage.stage_index(step)
             z = trajectories.z[index].to(device)
             target = trajectories.target(k, index).to(device)

@@ -24,6 +24,7 @@ from torch import nn
 
 from methodzoo.cud.config import SOLVERS
 from methodzoo.shared.errors import ConfigError
+from methodzoo.shared.modules import eval_mode
 from methodzoo.shared.registry import Registry
 
 VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -169,17 +170,13 @@ def sample(model: nn.Module, n: int, steps: int = 16, solver: str = "euler", *, 
     if device is None:
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else "cpu"
-    was_training = model.training
-    model.eval()
-    try:
-        pieces: list[SampleResult] = []
+    pieces: list[SampleResult] = []
+    with eval_mode(model):
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             x1 = torch.randn((count, *shape), generator=generator).to(device)
             pieces.append(integrate(model_velocity(model, head), x1, steps, solver, rtol=rtol, atol=atol,
                                     return_trajectory=return_trajectory))
-    finally:
-        model.train(was_training)
     trajectory = None
     if return_trajectory:
         paths = [p.trajectory for p in pieces if p.trajectory is not None]

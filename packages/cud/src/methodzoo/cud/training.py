@@ -5,6 +5,11 @@ forked so the caller's state is untouched, and saved in checkpoints by the Train
 catch-up steps and latents (generator ``noise``), the toy samples (generator ``data``) and the image
 batches (:class:`~methodzoo.shared.train.EpochBatches`). A resumed run therefore reproduces the
 uninterrupted run's loss curve exactly.
+
+When a step's batch is split into several micro-batches (``accumulation > 1``, or several
+processes under ``torchrun``), each micro-batch draws its data, noise and dropout from seeds of
+``(seed, step, micro-batch index)`` instead, so ``torchrun --nproc-per-node 2`` reproduces one
+process with ``accumulation=2`` (up to float rounding in the gradient average).
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from methodzoo.cud.networks import CUDModel, build_model
 from methodzoo.cud.objective import CatchUpDistillation
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import ConfigError, UserError
-from methodzoo.shared.seed import make_generator
+from methodzoo.shared.seed import make_generator, seeded
 from methodzoo.shared.train import (
+    DistributedContext,
     EpochBatches,
+    LinearWarmup,
+    MicroBatch,
     Trainer,
     TrainerOptions,
     TrainHistory,
@@ -53,20 +61,19 @@ def run_config(data: TrainingData, cud: CUDConfig, network: NetworkConfig, train
             "network": network.to_dict(), "train": train.to_dict()}
 
 
-def warmup_lambda(warmup_steps: int) -> Any:
-    """Linear warm-up to the base lr over ``warmup_steps``, then constant (official schedule)."""
-    return lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
-
-
 def fit(data: TrainingData, cud: CUDConfig | None = None, network: NetworkConfig | None = None,
         train: TrainConfig | None = None, *, checkpoint_dir: str | Path | None = None,
         resume: bool = False, device: str | torch.device = "cpu", progress: bool | None = None,
         description: str = "cud", stop_at: int | None = None,
-        method: CatchUpDistillation | None = None) -> FitResult:
+        method: CatchUpDistillation | None = None, accumulation: int = 1,
+        distributed: DistributedContext | None = None) -> FitResult:
     """Train v_θ (and the coupling encoder) on ``data`` with the CUD objective.
 
     ``stop_at`` ends the run early at that step (the schedule still uses ``train.steps``); with
     ``checkpoint_dir`` and ``resume=True`` a later call continues from the newest checkpoint.
+    ``train.batch_size`` is the global batch of a step: ``accumulation`` micro-batches on each of
+    the ``distributed.world_size`` processes (``distributed`` from ``setup_distributed`` under
+    ``torchrun``; only rank 0 writes checkpoints).
     """
     cud = cud or CUDConfig()
     network = network or (NetworkConfig.mlp() if not data.is_image else NetworkConfig.mnist_paper())
@@ -78,20 +85,29 @@ def fit(data: TrainingData, cud: CUDConfig | None = None, network: NetworkConfig
     if data.images is not None and train.batch_size > len(data.images):
         raise ConfigError(f"batch_size {train.batch_size} exceeds the {len(data.images)} training images")
     end = train.steps if stop_at is None else min(stop_at, train.steps)
+    if accumulation < 1:
+        raise ConfigError(f"accumulation must be >= 1 micro-batch per step, got {accumulation}")
+    micro_batches = accumulation * (distributed.world_size if distributed is not None else 1)
+    split = micro_batches > 1
+    if train.batch_size % micro_batches:
+        raise ConfigError(f"batch_size {train.batch_size} does not split into {micro_batches} micro-batches "
+                          "(processes × accumulation)")
+    config = run_config(data, cud, network, train)
+    if split:  # the micro-batch count decides the random draws: keep it with the run
+        config["micro_batches"] = micro_batches
 
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(train.seed)
+    with seeded(train.seed, devices=[device]):
         model = build_model(data.data_shape, network, order=cud.order, coupling=cud.coupling).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, betas=(0.9, 0.999))
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_lambda(train.warmup_steps))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LinearWarmup(train.warmup_steps))
         generators = {"noise": make_generator(train.seed * 3 + 1, device=device),
                       "data": make_generator(train.seed * 3 + 2)}
         options = TrainerOptions(grad_clip_norm=train.grad_clip_norm, ema_decay=train.ema_decay,
                                  checkpoint_every=train.checkpoint_every, progress=progress,
-                                 description=description)
+                                 description=description, accumulation=accumulation,
+                                 micro_batch_seed=train.seed * 3 if split else None)
         trainer = Trainer(model, optimizer, options=options, scheduler=scheduler, generators=generators,
-                          checkpoint_dir=checkpoint_dir,
-                          config=run_config(data, cud, network, train))
+                          checkpoint_dir=checkpoint_dir, config=config, distributed=distributed)
         if resume:
             if checkpoint_dir is None:
                 raise ConfigError("resume=True needs a checkpoint_dir")
@@ -100,10 +116,19 @@ def fit(data: TrainingData, cud: CUDConfig | None = None, network: NetworkConfig
                    if data.images is not None else None)
         teacher: nn.Module | None = trainer.ema.model if (cud.teacher == "ema" and trainer.ema) else None
 
-        def loss_fn(step: int) -> dict[str, torch.Tensor]:
-            z0 = data.draw(train.batch_size, step, generators["data"], batches).to(device)
-            return method.loss(model, z0, step=step, total_steps=train.steps, teacher=teacher,
-                               generator=generators["noise"])
+        def loss_fn(step: int, micro: MicroBatch) -> dict[str, torch.Tensor]:
+            if not split:
+                z0 = data.draw(train.batch_size, step, generators["data"], batches)
+                noise = generators["noise"]
+            else:
+                noise = micro.generator(train.seed * 3 + 1, device)
+                if data.images is not None:
+                    assert batches is not None
+                    z0 = data.images[micro.select(batches.batch(step))]
+                else:
+                    z0 = data.draw(micro.size(train.batch_size), step, micro.generator(train.seed * 3 + 2))
+            return method.loss(model, z0.to(device), step=step, total_steps=train.steps, teacher=teacher,
+                               generator=noise)
 
         if end < trainer.step:
             raise UserError(f"the checkpoint is at step {trainer.step}, beyond the requested {end}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,16 +22,33 @@ from methodzoo.famus.config import MetaConfig, TrainConfig
 from methodzoo.famus.data import NoisyLabelData, prepare_noisy_data
 from methodzoo.famus.methods import CrossEntropy, FaMUS, MetaWeightNet
 from methodzoo.famus.models import DeepCNN
-from methodzoo.famus.train import WARMUP_STEPS, evaluate, step_lr_schedule
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.famus.train import WARMUP_STEPS, evaluate
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
+from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
-from methodzoo.shared.train import EpochBatches
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.timing import InterleavedTiming, timed_call
+from methodzoo.shared.train import EpochBatches, StepDecay
 
 ARMS = ("ce", "mwnet", "famus")
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"seeds": 2, "steps": 300, "train_size": 2000, "width": 8, "batch": 32, "sweep_repeats": 12},
-    "full": {"seeds": 5, "steps": 1500, "train_size": None, "width": 16, "batch": 64, "sweep_repeats": 40},
-}
+
+
+@dataclass(frozen=True)
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    seeds: int
+    steps: int
+    train_size: int | None  # noisy training samples (None: all left after the meta and test sets)
+    width: int  # of the DeepCNN
+    batch: int  # training and meta batch
+    sweep_repeats: int  # paired iterations per pinned-gate setting
+
+
+PROFILES = Profiles(
+    quick=Settings(seeds=2, steps=300, train_size=2000, width=8, batch=32, sweep_repeats=12),
+    full=Settings(seeds=5, steps=1500, train_size=None, width=16, batch=64, sweep_repeats=40),
+)
 TARGET_META_RATIO = 0.35
 
 
@@ -62,8 +79,7 @@ class ArmRun:
 def _build(train: TrainConfig, meta: MetaConfig, data: NoisyLabelData, seed: int,
            device: torch.device) -> dict[str, CrossEntropy]:
     """CE, MW-Net and FaMUS from one initialisation (FaMUS shares MW-Net's initial meta-net)."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded(seed, devices=[device]):
         model = DeepCNN(data.num_classes, data.train_images.shape[1], train.width, train.depth).to(device)
         mwnet = MetaWeightNet(copy.deepcopy(model), meta)
         return {"ce": CrossEntropy(copy.deepcopy(model), meta), "mwnet": mwnet,
@@ -72,11 +88,8 @@ def _build(train: TrainConfig, meta: MetaConfig, data: NoisyLabelData, seed: int
 
 def _timed_step(method: CrossEntropy, batch: tuple[torch.Tensor, ...], device: torch.device) -> dict[str, float]:
     method.timing = True
-    start = time.perf_counter()
-    out = method.train_step(*batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    record = {**method.last_timings, "iteration_ms": 1e3 * (time.perf_counter() - start)}
+    out, seconds = timed_call(lambda: method.train_step(*batch), device=device)
+    record = {**method.last_timings, "iteration_ms": 1e3 * seconds}
     if "active_layers" in out:
         record["active_layers"] = out["active_layers"]
     return record
@@ -94,7 +107,7 @@ def _train_lockstep(ctx: BenchContext, train: TrainConfig, meta: MetaConfig, dat
     data = data.to(device)
     methods = _build(train, meta, data, seed, device)
     schedules = {name: torch.optim.lr_scheduler.LambdaLR(
-        m.optimizer, step_lr_schedule(train.steps, meta.lr_milestones, meta.lr_gamma)) for name, m in methods.items()}
+        m.optimizer, StepDecay(train.steps, meta.lr_milestones, meta.lr_gamma)) for name, m in methods.items()}
     batches = EpochBatches(data.train_images.shape[0], train.batch_size, seed=seed)
     meta_batches = EpochBatches(data.meta_images.shape[0], min(train.meta_batch_size, data.meta_images.shape[0]),
                                 seed=seed + 7919)
@@ -120,6 +133,12 @@ def _train_lockstep(ctx: BenchContext, train: TrainConfig, meta: MetaConfig, dat
                 runs[name].eval_steps.append(step + 1)
                 runs[name].eval_accuracy.append(evaluate(method.model, data.test_images, data.test_labels))
     return runs, methods, (selected / train.steps).tolist()
+
+
+def _in_turns(records: Mapping[str, Sequence[Mapping[str, float]]], key: str) -> InterleavedTiming:
+    """One phase's times (``key``, in ms) of methods that took turns step by step: the steps are
+    the rounds of an interleaved timing, whose ratio is the median of per-step ratios."""
+    return InterleavedTiming({name: tuple(record[key] / 1e3 for record in steps) for name, steps in records.items()})
 
 
 def _gate_sweep(ctx: BenchContext, famus: FaMUS, mwnet: MetaWeightNet, data: NoisyLabelData,
@@ -150,27 +169,27 @@ def _gate_sweep(ctx: BenchContext, famus: FaMUS, mwnet: MetaWeightNet, data: Noi
             pairs.append((result[id(famus)], result[id(mwnet)]))
             step += 1
         pairs = pairs[1:]  # the first pair after a change of gates is a warm-up
+        records = {"famus": [f for f, _ in pairs], "mwnet": [m for _, m in pairs]}
+        meta_step, meta_backward = _in_turns(records, "meta_ms"), _in_turns(records, "meta_backward_ms")
         rows.append([f"FaMUS gates pinned: {label}", sum(gates),
-                     round(statistics.median(f["meta_ms"] for f, _ in pairs), 2),
-                     round(statistics.median(f["meta_ms"] / m["meta_ms"] for f, m in pairs), 3),
-                     round(statistics.median(f["meta_backward_ms"] for f, _ in pairs), 2),
-                     round(statistics.median(f["meta_backward_ms"] / m["meta_backward_ms"] for f, m in pairs), 3)])
+                     round(meta_step.median_ms("famus"), 2), round(meta_step.ratio("famus", "mwnet"), 3),
+                     round(meta_backward.median_ms("famus"), 2), round(meta_backward.ratio("famus", "mwnet"), 3)])
     famus.forced_gates = None
     return rows
 
 
 def run(ctx: BenchContext) -> BenchResult:
     """The registered benchmark: the paper's defaults (all layers candidates, K = 4)."""
-    return run_comparison(ctx, MetaConfig(), PROFILES[ctx.profile])
+    return run_comparison(ctx, MetaConfig(), ctx.settings(PROFILES))
 
 
-def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any]) -> BenchResult:
-    """CE vs MW-Net vs FaMUS with the given hyper-parameters and profile (see :data:`PROFILES`)."""
-    seeds = [ctx.seed + i for i in range(profile["seeds"])]
-    base = TrainConfig(dataset="mnist-digits", noise="symmetric", rate=0.4, train_size=profile["train_size"],
-                       meta_size=100, test_size=1000, model="cnn", width=profile["width"], depth=10,
-                       batch_size=profile["batch"], meta_batch_size=profile["batch"], steps=profile["steps"],
-                       eval_every=max(1, profile["steps"] // 10), device=ctx.device)
+def run_comparison(ctx: BenchContext, meta: MetaConfig, settings: Settings) -> BenchResult:
+    """CE vs MW-Net vs FaMUS with the given hyper-parameters and settings (see :data:`PROFILES`)."""
+    seeds = [ctx.seed + i for i in range(settings.seeds)]
+    base = TrainConfig(dataset="mnist-digits", noise="symmetric", rate=0.4, train_size=settings.train_size,
+                       meta_size=100, test_size=1000, model="cnn", width=settings.width, depth=10,
+                       batch_size=settings.batch, meta_batch_size=settings.batch, steps=settings.steps,
+                       eval_every=max(1, settings.steps // 10), device=ctx.device)
     results: dict[str, list[ArmRun]] = {arm: [] for arm in ARMS}
     selection: list[list[float]] = []
     noise_rates = []
@@ -183,13 +202,16 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
             results[arm].append(runs[arm])
     famus_method, mwnet_method = methods["famus"], methods["mwnet"]
     assert isinstance(famus_method, FaMUS) and isinstance(mwnet_method, MetaWeightNet)
-    sweep = _gate_sweep(ctx, famus_method, mwnet_method, data, base, profile["sweep_repeats"])
+    sweep = _gate_sweep(ctx, famus_method, mwnet_method, data, base, settings.sweep_repeats)
 
     def pooled(arm: str, key: str) -> list[float]:
         return [v for r in results[arm] for v in r.timings[key]]
 
+    def phase(key: str, arms: Sequence[str] = ARMS) -> InterleavedTiming:
+        return _in_turns({arm: [{key: v} for v in pooled(arm, key)] for arm in arms}, key)
+
     def ratio(key: str) -> float:
-        return statistics.median(f / m for f, m in zip(pooled("famus", key), pooled("mwnet", key), strict=True))
+        return phase(key, ("famus", "mwnet")).ratio("famus", "mwnet")
 
     metrics: dict[str, Any] = {}
     rows = []
@@ -203,12 +225,12 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
         metrics[f"acc_last_se_{arm}"] = round(last_se, 4)
         metrics[f"acc_best_std_{arm}"] = round(best_std, 4)
         metrics[f"acc_last_std_{arm}"] = round(last_std, 4)
-        metrics[f"iter_ms_{arm}"] = round(statistics.median(pooled(arm, "iteration_ms")), 2)
+        metrics[f"iter_ms_{arm}"] = round(phase("iteration_ms").median_ms(arm), 2)
         cells = ["-", "-", "-"]
         if arm != "ce":
             for key, name in (("virtual_ms", "virtual_step_ms"), ("meta_ms", "meta_step_ms"),
                               ("meta_backward_ms", "meta_backward_ms")):
-                metrics[f"{name}_{arm}"] = round(statistics.median(pooled(arm, key)), 2)
+                metrics[f"{name}_{arm}"] = round(phase(key, (arm,)).median_ms(arm), 2)
             cells = [f"{metrics[f'virtual_step_ms_{arm}']:.1f}", f"{metrics[f'meta_step_ms_{arm}']:.1f}",
                      f"{metrics[f'meta_backward_ms_{arm}']:.1f}"]
         active = f"{statistics.fmean(pooled(arm, 'active_layers')):.2f}" if arm == "famus" else "-"
@@ -258,8 +280,26 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, profile: dict[str, Any])
     details = {"runs": {arm: [{"eval_steps": r.eval_steps, "eval_accuracy": r.eval_accuracy} for r in results[arm]]
                         for arm in ARMS}, "gate_sweep": sweep,
                "selection_frequency": {u.name: float(f) for u, f in zip(famus_method.gated, frequency, strict=True)},
-               "profile": profile, "train_config": base.to_dict(), "meta_config": meta.to_dict()}
-    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details)
+               "profile": settings.to_dict(), "train_config": base.to_dict(), "meta_config": meta.to_dict()}
+    return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details,
+                       verdicts=verdicts(metrics))
+
+
+def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
+    """The claim, part by part, on the best test accuracy (the last one is in the main table)."""
+    ratio = metrics["meta_step_ratio"]
+    famus, mwnet, ce = (metrics[f"acc_best_{arm}"] for arm in ("famus", "mwnet", "ce"))
+    se = metrics["acc_best_se_mwnet"]
+    return [
+        Verdict("FaMUS cuts MW-Net's meta step", held=bool(metrics["target_meta_step_ratio_met"]),
+                measured=f"meta step FaMUS / MW-Net {ratio}", target=f"≤ {TARGET_META_RATIO}",
+                ratio=ratio / TARGET_META_RATIO),
+        Verdict("FaMUS keeps MW-Net's accuracy", held=bool(metrics["target_acc_within_se_best_met"]),
+                measured=f"best test accuracy {famus:.4f} vs MW-Net {mwnet:.4f} ± {se:.4f}",
+                target="within one s.e. of MW-Net or above"),
+        Verdict("FaMUS and MW-Net both beat plain cross-entropy", held=bool(metrics["target_above_ce_best_met"]),
+                measured=f"FaMUS {famus:.4f}, MW-Net {mwnet:.4f}, CE {ce:.4f}", target="both > CE"),
+    ]
 
 
 def _plot(ctx: BenchContext, results: dict[str, list[Any]], metrics: dict[str, Any]) -> Any:
@@ -290,10 +330,7 @@ def _plot(ctx: BenchContext, results: dict[str, list[Any]], metrics: dict[str, A
     right.set_ylabel("median ms per iteration")
     right.set_title(f"meta step ratio {metrics['meta_step_ratio']}")
     right.legend()
-    fig.tight_layout()
-    path = ctx.out_dir / "famus_accuracy_timing.png"
-    save_figure(fig, path)
-    return path
+    return save_figure(fig, ctx.out_dir / "famus_accuracy_timing.png")
 
 
 benchmark = Benchmark(

@@ -9,17 +9,18 @@ from typing import Any
 def register(subparsers: Any) -> None:
     """Add ``methodzoo famus`` with its ``train`` and ``noise`` subcommands."""
     from methodzoo.famus.config import MetaConfig, TrainConfig
+    from methodzoo.shared.cli import add_common_arguments
 
     parser = subparsers.add_parser("famus", help="FaMUS / Meta-Weight-Net: learning with noisy labels")
     commands = parser.add_subparsers(dest="famus_command", metavar="COMMAND", parser_class=type(parser))
     commands.required = True
 
     train = commands.add_parser("train", help="train ce, mwnet or famus on noisy labels")
-    TrainConfig.add_arguments(train)
+    add_common_arguments(train)  # TrainConfig.from_args reads --seed and --device back
+    TrainConfig.add_arguments(train, exclude=("seed", "device"))
     MetaConfig.add_arguments(train)
     train.add_argument("--out", default=None, help="checkpoint folder (safetensors); enables --resume")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    train.add_argument("--json", action="store_true", help="print the result as JSON")
     train.set_defaults(handler=_train)
 
     noise = commands.add_parser("noise", help="draw noisy labels and show the transition matrix and realised rate")
@@ -28,8 +29,7 @@ def register(subparsers: Any) -> None:
     noise.add_argument("--rate", type=float, default=0.4)
     noise.add_argument("--classes", type=int, default=10)
     noise.add_argument("--samples", type=int, default=10_000, help="labels to corrupt (balanced over classes)")
-    noise.add_argument("--seed", type=int, default=0)
-    noise.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_common_arguments(noise, device=False)
     noise.set_defaults(handler=_noise)
 
 
@@ -38,12 +38,16 @@ def _train(args: argparse.Namespace) -> int:
     from methodzoo.famus.train import fit
     from methodzoo.shared.cli import emit
     from methodzoo.shared.errors import ConfigError
+    from methodzoo.shared.train import distributed_session
 
     config = TrainConfig.from_args(args)
     meta_config = MetaConfig.from_args(args)
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out (the checkpoint folder)")
-    result = fit(config, meta_config, checkpoint_dir=args.out, resume=args.resume)
+    with distributed_session(config.device) as context:  # one process unless launched by torchrun
+        result = fit(config, meta_config, checkpoint_dir=args.out, resume=args.resume, distributed=context)
+    if not context.is_main:
+        return 0
 
     def text(r: Any) -> str:
         lines = [f"method {r.method}: best test accuracy {r.best_accuracy:.4f}, last {r.last_accuracy:.4f} "

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from methodzoo.famus.config import TrainConfig
 from methodzoo.famus.noise import NoisyLabels, corrupt_labels
-from methodzoo.shared.data import LabeledImages, load_cifar, load_mnist, mnist_digits
+from methodzoo.shared.data import DATASETS, LabeledImages
 from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.seed import make_generator
 
@@ -40,16 +39,15 @@ class NoisyLabelData:
 
 
 def _load(config: TrainConfig) -> tuple[LabeledImages, LabeledImages | None, int]:
-    """(train pool, test split or None when the test set is carved from the pool, classes)."""
-    if config.dataset == "mnist-digits":
-        return mnist_digits(), None, 10
-    if config.dataset in ("mnist", "fashion-mnist"):
-        mnist: Literal["mnist", "fashion-mnist"] = "mnist" if config.dataset == "mnist" else "fashion-mnist"
-        return (load_mnist(config.data_root, split="train", variant=mnist),
-                load_mnist(config.data_root, split="test", variant=mnist), 10)
-    cifar: Literal["cifar10", "cifar100"] = "cifar10" if config.dataset == "cifar10" else "cifar100"
-    return (load_cifar(config.data_root, split="train", variant=cifar),
-            load_cifar(config.data_root, split="test", variant=cifar), 10 if cifar == "cifar10" else 100)
+    """(train pool, test split or None when the test set is carved from the pool, classes), by
+    name from the core's ``DATASETS`` registry."""
+    spec = DATASETS.get(config.dataset)
+    if spec.offline:  # shipped whole inside a package (mnist-digits): no test split
+        pool, test = spec.loader(), None
+    else:
+        pool = spec.loader(root=config.data_root, split="train")
+        test = spec.loader(root=config.data_root, split="test")
+    return pool, test, int(pool.labels.max()) + 1
 
 
 def balanced_split(labels: torch.Tensor, per_class: int, num_classes: int,

@@ -18,9 +18,10 @@ BatchNorm running statistics there.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +40,9 @@ from methodzoo.famus.models import MetaWeightNetwork
 from methodzoo.famus.sampler import LayerSamplers, gumbel_gate
 from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.seed import make_generator
+from methodzoo.shared.timing import timed_call
+
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -120,12 +124,12 @@ class CrossEntropy:
             return self.config.virtual_lr
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _sync(self) -> None:
-        if self.timing:
-            for p in self.model.parameters():
-                if p.device.type == "cuda":
-                    torch.cuda.synchronize(p.device)
-                break
+    def _timed(self, fn: Callable[[], Result]) -> tuple[Result, float]:
+        """``fn()`` and its wall time in ms; with ``timing`` on, queued CUDA work is waited for
+        before and after, so each phase is charged its own kernels."""
+        device = next(self.model.parameters()).device if self.timing else None
+        result, seconds = timed_call(fn, device=device)
+        return result, 1e3 * seconds
 
 
 class MetaWeightNet(CrossEntropy):
@@ -216,15 +220,9 @@ class MetaWeightNet(CrossEntropy):
 
     def meta_step(self, state: VirtualStep, x_meta: torch.Tensor, y_meta: torch.Tensor) -> dict[str, float]:
         """Step 2: update θ (and FaMUS's η) with the meta-gradient."""
-        self._sync()
-        t0 = time.perf_counter()
-        meta_loss = self.meta_loss(state, x_meta, y_meta)
-        self._sync()
-        t1 = time.perf_counter()
-        grads, scalars = self.meta_gradient(state, meta_loss)
-        self._sync()
-        self.last_timings["meta_forward_ms"] = 1e3 * (t1 - t0)
-        self.last_timings["meta_backward_ms"] = 1e3 * (time.perf_counter() - t1)
+        meta_loss, self.last_timings["meta_forward_ms"] = self._timed(partial(self.meta_loss, state, x_meta, y_meta))
+        (grads, scalars), self.last_timings["meta_backward_ms"] = self._timed(
+            partial(self.meta_gradient, state, meta_loss))
         optimizers = list(self.meta_optimizers().values())
         for opt in optimizers:
             opt.zero_grad(set_to_none=True)
@@ -247,17 +245,11 @@ class MetaWeightNet(CrossEntropy):
         if x_meta is None or y_meta is None:
             raise ConfigError(f"{type(self).__name__} needs a clean meta batch (x_meta, y_meta)")
         self.last_timings = {}
-        self._sync()
-        t0 = time.perf_counter()
-        state = self.virtual_step(x, y)
-        self._sync()
-        t1 = time.perf_counter()
-        scalars = self.meta_step(state, x_meta, y_meta)
-        self._sync()
-        t2 = time.perf_counter()
+        state, virtual_ms = self._timed(partial(self.virtual_step, x, y))
+        scalars, meta_ms = self._timed(partial(self.meta_step, state, x_meta, y_meta))
         del state  # frees the second-order graph before the actual step
         out: dict[str, torch.Tensor] = self.actual_step(x, y)
-        self.last_timings.update(virtual_ms=1e3 * (t1 - t0), meta_ms=1e3 * (t2 - t1))
+        self.last_timings.update(virtual_ms=virtual_ms, meta_ms=meta_ms)
         for key, value in scalars.items():
             out[key] = torch.tensor(value)
         return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,20 @@ from methodzoo.famus.data import NoisyLabelData, prepare_noisy_data
 from methodzoo.famus.methods import CrossEntropy, build_method
 from methodzoo.famus.models import build_classifier
 from methodzoo.shared.device import resolve_device
+from methodzoo.shared.errors import ConfigError
 from methodzoo.shared.metrics import accuracy
-from methodzoo.shared.train import EpochBatches, Stateful, Trainer, TrainerOptions, TrainHistory
+from methodzoo.shared.modules import eval_mode
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.train import (
+    DistributedContext,
+    EpochBatches,
+    MicroBatch,
+    Stateful,
+    StepDecay,
+    Trainer,
+    TrainerOptions,
+    TrainHistory,
+)
 
 WARMUP_STEPS = 5  # iterations left out of the timing medians
 
@@ -52,41 +63,54 @@ class FitResult:
 
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
     """Test accuracy of ``model`` in eval mode (BatchNorm with running statistics)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         logits = torch.cat([model(images[i:i + batch_size]) for i in range(0, images.shape[0], batch_size)])
-    model.train(was_training)
     return accuracy(logits, labels)
 
 
-def step_lr_schedule(total_steps: int, milestones: tuple[float, ...], gamma: float) -> Callable[[int], float]:
-    boundaries = [round(m * total_steps) for m in milestones]
-    return lambda step: gamma ** sum(step >= b for b in boundaries)
+def check_data_parallel(method: str) -> None:
+    """Refuse to split MW-Net or FaMUS over processes.
+
+    Their step 1 is a virtual SGD step on the *whole* batch, differentiated through in step 2
+    (``torch.func.functional_call`` with ŵ(θ), not the model's forward). Split over processes,
+    each would take its virtual step on its own share of the batch: averaging the meta-gradients
+    afterwards is a different algorithm, not the paper's step on the global batch.
+    """
+    if method != "ce":
+        raise ConfigError(f"{method} cannot train over several processes: its meta step differentiates "
+                          "through a virtual SGD step on the whole batch, which a per-process share of "
+                          "the batch would change; run it in one process (only --method ce runs under torchrun)")
 
 
 def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: NoisyLabelData | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = False, progress: bool | None = None,
-        timing: bool = True, stop_at: int | None = None) -> FitResult:
+        timing: bool = True, stop_at: int | None = None,
+        distributed: DistributedContext | None = None) -> FitResult:
     """Train ``config.method`` on noisy labels and evaluate on the clean test set.
 
     Everything random derives from ``config.seed`` (split, noise, initialisation, batches, Gumbel
     noise). With ``checkpoint_dir`` the run saves checkpoints through the core Trainer
     (safetensors) and ``resume=True`` continues from the newest one, reproducing the
     uninterrupted run.
+
+    With ``distributed`` (several processes under ``torchrun``) only plain cross-entropy runs:
+    each process takes its share of every batch (BatchNorm normalises each share; running
+    statistics and test accuracy are rank 0's). MW-Net and FaMUS refuse, see
+    :func:`check_data_parallel`.
     """
     meta_config = meta_config or MetaConfig()
-    device = resolve_device(config.device)
+    if distributed is not None and distributed.enabled:
+        check_data_parallel(config.method)
+    device = distributed.device if distributed is not None else resolve_device(config.device)
     data = (data or prepare_noisy_data(config)).to(device)
     image_shape = tuple(data.train_images.shape[1:])  # (C, H, W)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(config.seed)  # initialisation only; the global state is restored after
+    with seeded(config.seed, devices=[device]):  # initialisation only; the global state is restored after
         model = build_classifier(config.model, data.num_classes, image_shape[0], image_shape[1],
                                  config.width, config.depth).to(device)
         method: CrossEntropy = build_method(config.method, model, meta_config, generator=config.seed + 1)
     method.timing = timing
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        method.optimizer, step_lr_schedule(config.steps, meta_config.lr_milestones, meta_config.lr_gamma))
+        method.optimizer, StepDecay(config.steps, meta_config.lr_milestones, meta_config.lr_gamma))
     batches = EpochBatches(data.train_images.shape[0], config.batch_size, seed=config.seed)
     meta_batches = EpochBatches(data.meta_images.shape[0], min(config.meta_batch_size, data.meta_images.shape[0]),
                                 seed=config.seed + 7919)
@@ -99,12 +123,12 @@ def fit(config: TrainConfig, meta_config: MetaConfig | None = None, *, data: Noi
                                description=f"famus train ({config.method})"),
         generators={"gumbel": method.generator}, checkpoint_dir=checkpoint_dir,
         config={"train": config.to_dict(), "meta": meta_config.to_dict()},
-        extra_state=extra_state)
+        extra_state=extra_state, distributed=distributed)
     if resume and checkpoint_dir is not None:
         trainer.resume()
 
-    def loss_fn(step: int) -> dict[str, torch.Tensor]:
-        index = batches.batch(step).to(device)
+    def loss_fn(step: int, micro: MicroBatch) -> dict[str, torch.Tensor]:
+        index = micro.select(batches.batch(step)).to(device)
         meta_index = meta_batches.batch(step).to(device)
         return method.iteration(data.train_images[index], data.train_labels[index],
                                 data.meta_images[meta_index], data.meta_labels[meta_index])

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from methodzoo.graphrank.config import RiseConfig
+from methodzoo.shared.cli import add_common_arguments, emit
 from methodzoo.shared.errors import UserError
 
 
@@ -66,7 +67,6 @@ def _format(result: dict[str, Any]) -> str:
 
 def _test(args: argparse.Namespace) -> int:
     from methodzoo.graphrank.rise import RISE
-    from methodzoo.shared.cli import emit
 
     x = read_matrix(args.x)
     y = read_matrix(args.y)
@@ -90,7 +90,6 @@ def register(subparsers: Any) -> None:
     test = commands.add_parser("test", help="test whether two samples (CSV or .npy files) differ")
     test.add_argument("x", help="first sample: .csv or .npy, rows are observations")
     test.add_argument("y", help="second sample: .csv or .npy, same number of columns")
-    RiseConfig.add_arguments(test, exclude=("block_rows",))
-    test.add_argument("--seed", type=int, default=0, help="seed of the permutations (default: 0)")
-    test.add_argument("--json", action="store_true", help="print one JSON object")
+    RiseConfig.add_arguments(test, exclude=("block_rows", "device"))
+    add_common_arguments(test)  # --seed: of the permutations; --device: of the Euclidean k-NN search
     test.set_defaults(handler=_test)

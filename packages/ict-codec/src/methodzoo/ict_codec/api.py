@@ -7,22 +7,22 @@ multiple of 64 and the reconstruction is cropped back. ``compress`` writes the c
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from methodzoo.ict_codec import bitstream
 from methodzoo.ict_codec.coding import BitstreamError
 from methodzoo.ict_codec.config import CodecConfig
 from methodzoo.ict_codec.model import AICT, ChannelWiseCodec, build_model, model_fingerprint
 from methodzoo.shared.errors import UserError
+from methodzoo.shared.modules import eval_mode
+from methodzoo.shared.timing import timed_call
 
 WEIGHTS_FORMAT = "methodzoo-ict-codec-weights"
 
@@ -59,20 +59,6 @@ def pad_image(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate").contiguous()
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Run the block in eval mode and restore training mode afterwards, switching only when the
-    model is training (a switch walks every submodule: milliseconds, as long as a small decode)."""
-    was_training = model.training
-    if was_training:
-        model.eval()
-    try:
-        yield
-    finally:
-        if was_training:
-            model.train()
-
-
 def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
                 scale_factor: float | None = None) -> dict[str, Any]:
     """The model's quantised reconstruction in eval mode (what ``decompress`` returns, as floats)
@@ -80,7 +66,7 @@ def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
-    with _eval_mode(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         out = model(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     likelihoods = out["likelihoods"]
     bits = {name: float(-torch.log2(p.double()).sum()) for name, p in likelihoods.items()}
@@ -96,7 +82,7 @@ def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_fa
     h, w = x.shape[-2:]
     if h * w > bitstream.MAX_PIXELS or max(h, w) > bitstream.MAX_SIDE:
         raise UserError(f"image of {h}x{w} is larger than this format allows")
-    with _eval_mode(model):
+    with eval_mode(model):
         coded = model.compress(pad_image(x, model.config.pad_multiple), scale_factor=scale_factor)
     z_string, y_string = coded["strings"]
     header = bitstream.Header(model.config.kind, model_fingerprint(model), int(h), int(w),
@@ -113,7 +99,7 @@ def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
     multiple = model.config.pad_multiple
     padded = (-(-header.height // multiple) * multiple, -(-header.width // multiple) * multiple)
     shape = model.latent_size(*padded, header.scale_factor)
-    with _eval_mode(model):
+    with eval_mode(model):
         try:
             out = model.decompress([z_string, y_string], shape, header.scale_factor, padded)
         except BitstreamError:
@@ -174,12 +160,8 @@ def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: boo
     for name, image in images:
         x = image_to_tensor(image)
         pixels = int(x.shape[-2] * x.shape[-1])
-        start = time.perf_counter()
-        data = compress(model, image)
-        encode_ms = 1000 * (time.perf_counter() - start)
-        start = time.perf_counter()
-        x_dec = decompress_tensor(model, data)
-        decode_ms = 1000 * (time.perf_counter() - start)
+        data, encode_s = timed_call(partial(compress, model, image))
+        x_dec, decode_s = timed_call(partial(decompress_tensor, model, data))
         ref = reconstruct(model, image)
         exact = bool(torch.equal(ref["x_hat"].cpu(), x_dec.cpu()))
         if check_exact and not exact:
@@ -190,7 +172,7 @@ def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: boo
             "bpp": bits_per_pixel(len(data), pixels),
             "bpp_estimated": (ref["bits_y"] + ref["bits_z"]) / pixels,
             "psnr": float(psnr(x, x_rec)[0]),
-            "encode_ms": encode_ms, "decode_ms": decode_ms, "exact": exact,
+            "encode_ms": 1000 * encode_s, "decode_ms": 1000 * decode_s, "exact": exact,
             "scale_factor": ref["scale_factor"],
         }
         if min(x.shape[-2:]) > 160:

@@ -10,22 +10,28 @@ hundred steps (tiny-scale results, far from the paper's 2M steps); full profile:
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
+from methodzoo.shared.config import Config
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.timing import interleaved_timing, timed_call
 
 TEST_PHOTOS = ("astronaut", "coffee", "chelsea", "china")
 
 
 @dataclass(frozen=True)
-class Profile:
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
     preset: str
     kinds: tuple[str, ...]
     lambdas: tuple[float, ...]  # highest first: the first model is trained from scratch
@@ -38,12 +44,13 @@ class Profile:
     test_photos: int = len(TEST_PHOTOS)  # how many of TEST_PHOTOS to evaluate on
 
 
-PROFILES = {
-    "quick": Profile("tiny", ("ict", "swint-charm", "conv-charm"), (0.01, 0.002, 0.0007, 0.00025), 1500, 300, 8, 64,
-                     1e-3, 256),
-    "full": Profile("small", ("aict", "ict", "swint-charm", "conv-charm"), (0.025, 0.013, 0.0067, 0.0035),
-                    6000, 1500, 8, 128, 1e-3, None),
-}
+PROFILES = Profiles(
+    quick=Settings(preset="tiny", kinds=("ict", "swint-charm", "conv-charm"), lambdas=(0.01, 0.002, 0.0007, 0.00025),
+                   base_steps=1500, finetune_steps=300, batch_size=8, patch_size=64, lr=1e-3, test_crop=256),
+    full=Settings(preset="small", kinds=("aict", "ict", "swint-charm", "conv-charm"),
+                  lambdas=(0.025, 0.013, 0.0067, 0.0035), base_steps=6000, finetune_steps=1500, batch_size=8,
+                  patch_size=128, lr=1e-3, test_crop=None),
+)
 TIMING_ROUNDS = 5  # timed runs per test image and codec (after a warm-up), medians reported
 JPEG_QUALITIES = (1, 3, 5, 8, 12, 20, 30, 50, 75)
 WEBP_QUALITIES = (0, 3, 5, 10, 20, 30, 50, 75, 90)
@@ -111,7 +118,7 @@ def _bd_rate(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tu
 
 @dataclass(frozen=True)
 class TimedCodec:
-    """What the timing loop runs: ``decode(encode(input))`` for each input."""
+    """What the timing loop runs on each input: ``encode(input)`` and ``decode`` of its code."""
 
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
@@ -119,29 +126,28 @@ class TimedCodec:
 
 
 def _interleaved_timings(codecs: dict[str, TimedCodec], rounds: int) -> dict[str, dict[str, float]]:
-    """Median encode and decode wall time (ms) of each codec, and its median decode time relative
-    to the first codec's on the same input in the same round.
+    """Median encode and decode wall time (ms) of each codec over inputs and rounds, and the median
+    over (input, round) of the first codec's decode time over this codec's.
 
-    The codecs take turns input by input, so a slow spell of a shared machine hits them alike.
+    Input by input, every codec's encode and decode take turns, round by round (the core's
+    :func:`~methodzoo.shared.timing.interleaved_timing`, one warm-up call each), so a slow spell of
+    a shared machine hits them alike. Decode is timed on the input's code made once beforehand:
+    encoding is deterministic, so it decodes the same bytes as after each timed encode.
     """
-    samples: dict[str, dict[str, list[float]]] = {name: {"encode": [], "decode": [], "ratio": []} for name in codecs}
-    for codec in codecs.values():
-        for item in codec.inputs:
-            codec.decode(codec.encode(item))  # warm-up: caches, allocator, lazy tables
     reference = next(iter(codecs))
-    for _ in range(rounds):
-        for index in range(len(codecs[reference].inputs)):
-            decode_ms = {}
-            for name, codec in codecs.items():
-                start = time.perf_counter()
-                coded = codec.encode(codec.inputs[index])
-                samples[name]["encode"].append(1000 * (time.perf_counter() - start))
-                start = time.perf_counter()
-                codec.decode(coded)
-                decode_ms[name] = 1000 * (time.perf_counter() - start)
-                samples[name]["decode"].append(decode_ms[name])
-            for name in codecs:
-                samples[name]["ratio"].append(decode_ms[reference] / decode_ms[name])
+    samples: dict[str, dict[str, list[float]]] = {name: {"encode": [], "decode": [], "ratio": []} for name in codecs}
+    for index in range(len(codecs[reference].inputs)):
+        calls: dict[str, Callable[[], Any]] = {}
+        for name, codec in codecs.items():
+            item = codec.inputs[index]
+            calls[f"{name} encode"] = partial(codec.encode, item)
+            calls[f"{name} decode"] = partial(codec.decode, codec.encode(item))
+        times = interleaved_timing(calls, rounds=rounds, warmup=1).times_s
+        for name in codecs:
+            samples[name]["encode"] += [1000 * t for t in times[f"{name} encode"]]
+            samples[name]["decode"] += [1000 * t for t in times[f"{name} decode"]]
+            samples[name]["ratio"] += [r / t for r, t in zip(times[f"{reference} decode"], times[f"{name} decode"],
+                                                             strict=True)]
     return {name: {f"{key}_ms" if key != "ratio" else "ref_over_this": float(np.median(values))
                    for key, values in parts.items()} for name, parts in samples.items()}
 
@@ -156,9 +162,9 @@ def _compressai_codec(images: list[tuple[str, np.ndarray]], target_params: int) 
 
     best = None
     for n in (8, 12, 16, 24, 32, 48, 64, 96, 128, 192):
-        torch.manual_seed(0)
-        candidate = MeanScaleHyperprior(N=n, M=n)
-        count = sum(p.numel() for p in candidate.parameters())
+        with seeded(0):
+            candidate = MeanScaleHyperprior(N=n, M=n)
+        count = count_parameters(candidate)
         if best is None or abs(count - target_params) < abs(best[1] - target_params):
             best = (candidate, count, n)
     assert best is not None
@@ -186,27 +192,27 @@ def _ict_codec(model: Any, images: list[tuple[str, np.ndarray]]) -> TimedCodec:
                       [image for _, image in images])
 
 
-def _train_chain(job: tuple[str, Profile, int, str]) -> dict[str, Any]:
+def _train_chain(job: tuple[str, Settings, int, str]) -> dict[str, Any]:
     """Train one kind at every λ of the profile: the first from scratch, each later one from the
     previous λ's weights (run in a worker process; returns CPU state dicts)."""
     from methodzoo.ict_codec.config import CodecConfig, TrainConfig
-    from methodzoo.ict_codec.model import build_model, parameter_count
+    from methodzoo.ict_codec.model import build_model
     from methodzoo.ict_codec.train import fit
 
     kind, profile, seed, device = job
     photos = _train_photos()
-    torch.manual_seed(seed)
-    model = build_model(CodecConfig.preset(profile.preset, kind))  # type: ignore[arg-type]
+    with seeded(seed):  # training draws from its own generators, never the global one
+        model = build_model(CodecConfig.preset(profile.preset, kind))  # type: ignore[arg-type]
     stages = []
     for i, lmbda in enumerate(profile.lambdas):
         steps = profile.base_steps if i == 0 else profile.finetune_steps
         config = TrainConfig(lmbda=lmbda, loss_form="compressai", steps=steps, batch_size=profile.batch_size,
                              patch_size=profile.patch_size, lr=profile.lr, seed=seed + i, checkpoint_every=0)
-        start = time.perf_counter()
-        fit(model, photos, config, progress=False, device=device, description=f"{kind} λ={lmbda}")
-        stages.append({"lmbda": lmbda, "steps": steps, "train_seconds": time.perf_counter() - start,
+        _, seconds = timed_call(partial(fit, model, photos, config, progress=False, device=device,
+                                        description=f"{kind} λ={lmbda}"))
+        stages.append({"lmbda": lmbda, "steps": steps, "train_seconds": seconds,
                        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}})
-    return {"kind": kind, "params": parameter_count(model), "stages": stages}
+    return {"kind": kind, "params": count_parameters(model), "stages": stages}
 
 
 def run(ctx: BenchContext) -> BenchResult:
@@ -218,7 +224,7 @@ def run(ctx: BenchContext) -> BenchResult:
     from methodzoo.shared.parallel import cpu_count, process_map
     from methodzoo.shared.plotting import pyplot, save_figure
 
-    profile = PROFILES[ctx.profile]
+    profile = ctx.settings(PROFILES)
     device = resolve_device(ctx.device)
     test_images = _test_images(profile.test_crop, profile.test_photos)
     curves: dict[str, list[dict[str, Any]]] = {}
@@ -335,8 +341,29 @@ def run(ctx: BenchContext) -> BenchResult:
         plots=[plot],
         notes=notes,
         details={"curves": curves, "peers": peers, "compressai": compressai, "timings": timings, "per_image": per_image,
-                 "profile": profile.__dict__, "workers": workers},
+                 "profile": profile.to_dict(), "workers": workers},
+        verdicts=verdicts(metrics),
     )
+
+
+def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
+    """The claim, part by part: BD-rates (undecided where the curves share no quality range) and
+    the decode-time ratio (undecided without CompressAI)."""
+    out = []
+    for anchor, claim in (("swint_charm", "ICT beats a same-size SwinT-ChARM trained with the same budget"),
+                          ("jpeg", "ICT beats JPEG")):
+        bd, overlap = metrics[f"bd_rate_ict_vs_{anchor}"], metrics[f"bd_overlap_db_ict_vs_{anchor}"]
+        out.append(Verdict(claim, held=None if bd is None else bd < 0, target="BD-rate < 0",
+                           measured="no shared quality range" if bd is None
+                           else f"BD-rate {bd:.1f} % over {overlap:.2f} dB"))
+    ratio = metrics.get("decode_ratio_ict_over_compressai")
+    out.append(Verdict("decoding is no slower than CompressAI's mbt2018-mean of similar size",
+                       held=None if ratio is None else ratio <= 1.0, target="decode time ICT / CompressAI ≤ 1",
+                       measured="CompressAI unavailable" if ratio is None
+                       else f"{metrics['decode_ms_ict']:.1f} vs {metrics['decode_ms_compressai']:.1f} ms: "
+                            f"{ratio:.2f}",
+                       ratio=ratio))
+    return out
 
 
 benchmark = Benchmark(

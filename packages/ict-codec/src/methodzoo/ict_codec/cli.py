@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from methodzoo.shared.cli import emit
+from methodzoo.shared.cli import add_common_arguments, emit
 from methodzoo.shared.errors import UserError
 
 
@@ -21,20 +22,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("input", help="image file (PNG, JPEG, ...)")
     p.add_argument("output", help="bitstream file to write")
     _weights_argument(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_compress)
 
     p = sub.add_parser("decompress", help="decode a bitstream into a PNG")
     p.add_argument("input", help="bitstream file")
     p.add_argument("output", help="image file to write (PNG)")
     _weights_argument(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_decompress)
 
     p = sub.add_parser("eval", help="code every image of a folder; actual/estimated bpp, PSNR, MS-SSIM, times")
     p.add_argument("folder", help="folder of images (Kodak, CLIC, ... or your own)")
     _weights_argument(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser("train", help="train a codec on random crops of photos (offline photos by default)")
@@ -42,10 +43,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--kind", choices=list(KINDS), default="ict")
     p.add_argument("--preset", choices=["tiny", "small", "paper"], default="small", help="model size")
     p.add_argument("--data", default=None, help="folder of training images (default: offline photos)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, auto")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    TrainConfig.add_arguments(p)
+    add_common_arguments(p)  # TrainConfig.from_args reads --seed back
+    TrainConfig.add_arguments(p, exclude=("seed",))
     p.set_defaults(handler=_train)
 
 
@@ -63,17 +63,14 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _compress(args: argparse.Namespace) -> int:
-    import time
-
     from methodzoo.ict_codec.api import compress
     from methodzoo.shared.data import load_image
     from methodzoo.shared.io import atomic_write_bytes
+    from methodzoo.shared.timing import timed_call
 
     model = _load(args)
     image = load_image(args.input)
-    start = time.perf_counter()
-    data = compress(model, image)
-    seconds = time.perf_counter() - start
+    data, seconds = timed_call(partial(compress, model, image))
     atomic_write_bytes(args.output, data)
     h, w = image.shape[:2]
     result = {"input": args.input, "output": args.output, "bytes": len(data), "height": h, "width": w,
@@ -84,20 +81,17 @@ def _compress(args: argparse.Namespace) -> int:
 
 
 def _decompress(args: argparse.Namespace) -> int:
-    import time
-
     from PIL import Image
 
     from methodzoo.ict_codec.api import decompress
     from methodzoo.shared.io import atomic_write
+    from methodzoo.shared.timing import timed_call
 
     model = _load(args)
     path = Path(args.input)
     if not path.is_file():
         raise UserError(f"bitstream file {path} does not exist")
-    start = time.perf_counter()
-    image = decompress(model, path.read_bytes())
-    seconds = time.perf_counter() - start
+    image, seconds = timed_call(partial(decompress, model, path.read_bytes()))
     atomic_write(args.output, lambda temp: Image.fromarray(image).save(temp, format="PNG"))
     result = {"input": args.input, "output": args.output, "height": image.shape[0], "width": image.shape[1],
               "decode_ms": 1000 * seconds}
@@ -137,17 +131,20 @@ def _train(args: argparse.Namespace) -> int:
     from methodzoo.ict_codec.model import build_model, parameter_count
     from methodzoo.ict_codec.train import fit
     from methodzoo.shared.data import load_image_folder, offline_photos
-    from methodzoo.shared.device import resolve_device
+    from methodzoo.shared.train import distributed_session
 
     train_config = TrainConfig.from_args(args)
     config = CodecConfig.preset(args.preset, args.kind)
-    device = resolve_device(args.device)
     out = Path(args.out)
     photos = load_image_folder(args.data) if args.data else offline_photos()
     torch.manual_seed(train_config.seed)
     model = build_model(config)
-    history = fit(model, [p.image for p in photos], train_config, checkpoint_dir=out / "checkpoints",
-                  resume=args.resume, device=device, description=f"train {args.kind}")
+    with distributed_session(args.device) as context:  # one process unless launched by torchrun
+        history = fit(model, [p.image for p in photos], train_config, checkpoint_dir=out / "checkpoints",
+                      resume=args.resume, device=context.device, description=f"train {args.kind}",
+                      distributed=context)
+    if not context.is_main:
+        return 0
     weights = save_model(out / "model.safetensors", model.cpu())
     train_config.save(out / "train_config.json")
     config.save(out / "model_config.json")

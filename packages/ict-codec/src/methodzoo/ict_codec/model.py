@@ -48,6 +48,9 @@ from methodzoo.ict_codec.layers import (
 )
 from methodzoo.ict_codec.state_cache import cached_on_state
 from methodzoo.shared.errors import UserError
+from methodzoo.shared.modules import (
+    count_parameters as parameter_count,  # public name, the core's count
+)
 
 
 # ----- transforms --------------------------------------------------------------------------
@@ -457,10 +460,6 @@ def _fingerprint(model: ChannelWiseCodec) -> bytes:
         digest.update(name.encode())
         digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
     return digest.digest()[:16]
-
-
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 __all__ = ["AICT", "ICT", "MODEL_CLASSES", "ChannelWiseCodec", "ConvChARM", "SwinTChARM", "build_model",

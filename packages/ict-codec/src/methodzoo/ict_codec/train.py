@@ -17,7 +17,13 @@ import torch
 from methodzoo.ict_codec.config import TrainConfig
 from methodzoo.ict_codec.model import ChannelWiseCodec
 from methodzoo.shared.errors import UserError
-from methodzoo.shared.train import Trainer, TrainerOptions, TrainHistory
+from methodzoo.shared.train import (
+    DistributedContext,
+    MicroBatch,
+    Trainer,
+    TrainerOptions,
+    TrainHistory,
+)
 
 
 def rate_distortion_loss(output: dict[str, Any], x: torch.Tensor, lmbda: float,
@@ -68,10 +74,14 @@ class RandomCrops:
 
 def fit(model: ChannelWiseCodec, photos: Sequence[np.ndarray], config: TrainConfig, *,
         checkpoint_dir: str | Path | None = None, resume: bool = False, progress: bool | None = None,
-        device: str | torch.device = "cpu", description: str = "train") -> TrainHistory:
+        device: str | torch.device = "cpu", description: str = "train",
+        distributed: DistributedContext | None = None) -> TrainHistory:
     """Train ``model`` in place with Adam (lr ×0.1 at ``lr_drop_at`` of the steps); return the history.
 
     Crops and training noise come from generators seeded with ``config.seed`` (saved in checkpoints).
+    With ``distributed`` (several processes under ``torchrun``) ``config.batch_size`` is the global
+    batch: each process codes its share, with crops and noise drawn from seeds of
+    ``(seed, step, share)`` so the run does not depend on which process computes which share.
     """
     model.to(device)
     crops = RandomCrops(photos, config.patch_size)
@@ -82,18 +92,25 @@ def fit(model: ChannelWiseCodec, photos: Sequence[np.ndarray], config: TrainConf
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
     drop = max(1, int(config.steps * config.lr_drop_at))
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[drop], gamma=0.1)
+    split = distributed is not None and distributed.enabled
     options = TrainerOptions(grad_clip_norm=config.grad_clip_norm, checkpoint_every=config.checkpoint_every,
-                             progress=progress, description=description)
+                             progress=progress, description=description,
+                             micro_batch_seed=config.seed + 2 if split else None)
     trainer = Trainer(model, optimizer, options=options, scheduler=scheduler,
                       generators={"crops": crop_generator, "noise": noise_generator},
                       checkpoint_dir=checkpoint_dir, config={"model": model.config.to_dict(),
-                                                             "train": config.to_dict()})
+                                                             "train": config.to_dict()},
+                      distributed=distributed)
     if resume and checkpoint_dir is not None:
         trainer.resume()
 
-    def loss_fn(step: int) -> dict[str, torch.Tensor]:
-        x = crops.batch(config.batch_size, crop_generator).to(device)
-        out = model(x, generator=noise_generator)
+    def loss_fn(step: int, micro: MicroBatch) -> dict[str, torch.Tensor]:
+        if split:
+            x = crops.batch(micro.size(config.batch_size), micro.generator(config.seed)).to(device)
+            out = model(x, generator=micro.generator(config.seed + 1, device))
+        else:
+            x = crops.batch(config.batch_size, crop_generator).to(device)
+            out = model(x, generator=noise_generator)
         return rate_distortion_loss(out, x, config.lmbda, config.loss_form)
 
     history = trainer.fit(loss_fn, config.steps)

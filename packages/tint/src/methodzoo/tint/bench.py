@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import copy
 import math
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Table
+from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
+from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
+from methodzoo.shared.memory import peak_memory
+from methodzoo.shared.modules import count_parameters
+from methodzoo.shared.timing import time_call, timed_call
 from methodzoo.tint.auxiliary import aux_spec
 from methodzoo.tint.config import TinTConfig
-from methodzoo.tint.evaluation import evaluate_tint, measure
+from methodzoo.tint.evaluation import evaluate_tint
 from methodzoo.tint.model import build_tint, tint_parameter_count
 from methodzoo.tint.reference import dynamic_eval_step, simulate_one_step
 from methodzoo.tint.text import (
@@ -41,6 +46,28 @@ from methodzoo.tint.text import (
 LENGTH = 128
 SMOL_LENGTH = 64  # SmolLM2 tokens per window (about 250 characters)
 ETAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
+
+
+@dataclass(frozen=True)
+class Settings(Config):
+    """The sizes of one profile of the benchmark."""
+
+    aux_layers: int  # of the byte-level GPT-2 trained here
+    pretrain_steps: int
+    validation_windows: int  # choose the learning rate on these
+    test_windows: int
+    learning_rates: tuple[float, ...]  # eta_sum swept on the validation windows
+    reference_sequences: int  # test windows also checked against the torch.func reference and exact SGD
+    backward_variants: bool  # also run backprop_through_attention=False
+    smollm2: bool  # SmolLM2-135M through the reference simulation (the bench extra)
+
+
+PROFILES = Profiles(
+    quick=Settings(aux_layers=3, pretrain_steps=200, validation_windows=8, test_windows=32,
+                   learning_rates=ETAS[1:], reference_sequences=2, backward_variants=False, smollm2=False),
+    full=Settings(aux_layers=4, pretrain_steps=1000, validation_windows=32, test_windows=96,
+                  learning_rates=ETAS, reference_sequences=8, backward_variants=True, smollm2=True),
+)
 
 
 def _opt125m_counts() -> dict[str, int]:
@@ -74,10 +101,8 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
 
     folder = spec_.submodule_search_locations[0]
     gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    start = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf).eval()
+    model, load_seconds = timed_call(lambda: AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf).eval())
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    load_seconds = time.perf_counter() - start
     _, held = split_documents()
     g = torch.Generator().manual_seed(ctx.seed + 7)
 
@@ -120,31 +145,30 @@ def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
 
 def run(ctx: BenchContext) -> BenchResult:
     device = resolve_device(ctx.device)
-    quick = ctx.quick
+    settings = ctx.settings(PROFILES)
     threads = torch.get_num_threads()
     train_docs, held_docs = split_documents()
     train_tokens, held_tokens = encode_documents(train_docs), encode_documents(held_docs)
     g = torch.Generator().manual_seed(ctx.seed)
-    aux = tiny_gpt2(hidden=64, layers=3 if quick else 4, heads=4, context=LENGTH, seed=ctx.seed).to(device)
-    steps = 200 if quick else 1000
+    aux = tiny_gpt2(hidden=64, layers=settings.aux_layers, heads=4, context=LENGTH, seed=ctx.seed).to(device)
+    steps = settings.pretrain_steps
     batch_size = 16
-    start = time.perf_counter()
-    losses = pretrain(aux, train_tokens, steps=steps, batch_size=batch_size, length=LENGTH, seed=ctx.seed,
-                      progress=ctx.progress)
-    pretrain_seconds = time.perf_counter() - start
-    val = sample_windows(held_tokens, LENGTH, 8 if quick else 32, g)
-    test = sample_windows(held_tokens, LENGTH, 32 if quick else 96, g)
+    losses, pretrain_seconds = timed_call(lambda: pretrain(
+        aux, train_tokens, steps=steps, batch_size=batch_size, length=LENGTH, seed=ctx.seed, progress=ctx.progress))
+    val = sample_windows(held_tokens, LENGTH, settings.validation_windows, g)
+    test = sample_windows(held_tokens, LENGTH, settings.test_windows, g)
 
     sweep_rows, sweep = [], {}
-    for eta in ctx.progress(ETAS[1:] if quick else ETAS, desc="eta sweep"):
+    for eta in ctx.progress(settings.learning_rates, desc="eta sweep"):
         r = evaluate_tint(aux, val, TinTConfig(rows_per_prefix=2, learning_rate=eta), reference_sequences=0)
         sweep[eta] = r
         sweep_rows.append([eta, eta * (LENGTH // 2 - 1), r["ppl_before"], r["ppl_after"], r["ppl_dynamic_eval"]])
     best = min(sweep, key=lambda e: sweep[e]["ppl_dynamic_eval"])
     config = TinTConfig(rows_per_prefix=2, learning_rate=best)
-    main = evaluate_tint(aux, test, config, reference_sequences=2 if quick else 8, progress=ctx.progress)
+    main = evaluate_tint(aux, test, config, reference_sequences=settings.reference_sequences,
+                         progress=ctx.progress)
     variant_rows = [["default (backprop through attention)", main["ppl_after"], main["cosine_vs_sgd_mean"]]]
-    if not quick:
+    if settings.backward_variants:
         no_attn = evaluate_tint(aux, test, config.replace(backprop_through_attention=False), reference_sequences=8)
         variant_rows.append(["residual path only below attention", no_attn["ppl_after"], no_attn["cosine_vs_sgd_mean"]])
 
@@ -168,9 +192,9 @@ def run(ctx: BenchContext) -> BenchResult:
     def fine_tune_then_evaluate() -> None:
         dynamic_eval_step(aux, batch, config)
 
-    cost_tint = measure(tint_forward, repeats=3, device=device)
-    cost_dyn = measure(fine_tune_then_evaluate, repeats=3, device=device)
-    tint_params = sum(p.numel() for p in tint.parameters())
+    cost_tint = _cost(tint_forward, device)
+    cost_dyn = _cost(fine_tune_then_evaluate, device)
+    tint_params = count_parameters(tint)
     aux_params = aux_spec(aux).parameter_count()
     metrics: dict[str, Any] = {
         "max_abs_err_vs_reference": main["max_abs_err_vs_reference"],
@@ -195,7 +219,7 @@ def run(ctx: BenchContext) -> BenchResult:
         "torch_threads": threads,
         **_opt125m_counts(),
     }
-    notes = [f"auxiliary: byte-level GPT-2, D=64, {3 if quick else 4} layers, {aux_params} parameters, "
+    notes = [f"auxiliary: byte-level GPT-2, D=64, {settings.aux_layers} layers, {aux_params} parameters, "
              f"trained {steps} steps of {batch_size} x {LENGTH} bytes here on pydoc_data.topics (final train loss {metrics['pretrain_final_loss']:.3f} nats/byte)",
              f"TinT: S=2 (K=32 prefixes, width H=192), all layers simulated, eta_sum={best:g} chosen by dynamic "
              "evaluation on validation windows",
@@ -218,7 +242,7 @@ def run(ctx: BenchContext) -> BenchResult:
                ["TinT for OPT-125M, S=3, reused blocks", metrics["opt125m_tint_params_S3_reuse"]]]),
     ]
     details: dict[str, Any] = {}
-    if not quick:
+    if settings.smollm2:
         smol = _smollm2(ctx, (1e-6, 1e-5, 1e-4))
         details["smollm2_sweep"] = smol.pop("smollm2_sweep")
         metrics.update(smol)
@@ -230,7 +254,36 @@ def run(ctx: BenchContext) -> BenchResult:
     plot = _plot(ctx.out_dir, sweep, best, cost_tint, cost_dyn)
     details.update({"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
                     "pretrain_losses_every_20": losses[::20]})
-    return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details)
+    return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details,
+                       verdicts=verdicts(main["ppl_before"], main["ppl_after"], main["ppl_dynamic_eval"]))
+
+
+TARGET_GAIN_SHARE = 0.5  # ours: the paper says TinT "roughly matches" dynamic evaluation
+
+
+def verdicts(before: float, after: float, dynamic: float) -> list[Verdict]:
+    """The claim on the test windows: TinT's forward pass lowers the evaluated-part perplexity of
+    the auxiliary, and by a share of what explicit dynamic evaluation gains at the same rate."""
+    out = [Verdict("a TinT forward pass fine-tunes the auxiliary internally",
+                   held=after < before, measured=f"perplexity {before:.4f} → {after:.4f}",
+                   target="perplexity after TinT's step < before", ratio=after / before)]
+    gain, dynamic_gain = before - after, before - dynamic
+    share = gain / dynamic_gain if dynamic_gain > 0 else None
+    out.append(Verdict("TinT tracks explicit dynamic evaluation at the matched learning rate",
+                       held=None if share is None else share >= TARGET_GAIN_SHARE,
+                       measured=(f"TinT {after:.4f}, dynamic evaluation {dynamic:.4f}"
+                                 + ("" if share is None else f": {share:.0%} of its gain")),
+                       target=f"≥ {TARGET_GAIN_SHARE:.0%} of dynamic evaluation's perplexity gain (our threshold)",
+                       ratio=None if share is None else share / TARGET_GAIN_SHARE))
+    return out
+
+
+def _cost(fn: Callable[[], Any], device: torch.device) -> dict[str, float]:
+    """Median wall time of 3 calls after one warm-up, and the peak tensor memory of one more."""
+    timing = time_call(fn, repeats=3, warmup=1, device=device)
+    with peak_memory(device) as peak:
+        fn()
+    return {"seconds": timing.median_s, "peak_mb": peak.tensor_bytes / 2**20}
 
 
 def _plot(out_dir: Path, sweep: dict[float, dict[str, Any]], best: float, cost_tint: dict[str, float],
@@ -252,10 +305,7 @@ def _plot(out_dir: Path, sweep: dict[float, dict[str, Any]], best: float, cost_t
     names = ["TinT forward", "fine-tune + eval"]
     bx.bar([n + "\ntime (s)" for n in names], [cost_tint["seconds"], cost_dyn["seconds"]], color=["C0", "C1"])
     bx.set_title(f"cost, 4 windows (peak MB: {cost_tint['peak_mb']:.0f} vs {cost_dyn['peak_mb']:.0f})")
-    fig.tight_layout()
-    path = out_dir / "tint_perplexity_cost.png"
-    save_figure(fig, path)
-    return path
+    return save_figure(fig, out_dir / "tint_perplexity_cost.png")
 
 
 benchmark = Benchmark(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from methodzoo.shared.cli import emit
+from methodzoo.shared.cli import add_common_arguments, emit
 from methodzoo.shared.errors import UserError
 from methodzoo.tint.config import TinTConfig
 
@@ -33,15 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", type=int, default=8)
     ev.add_argument("--reference-sequences", type=int, default=2,
                     help="windows also checked against the torch.func reference and exact SGD")
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    ev.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(ev)
     TinTConfig.add_arguments(ev)
     ev.set_defaults(handler=_eval)
 
     count = sub.add_parser("count", help="TinT parameter count for an auxiliary shape (nothing is allocated)")
     count.add_argument("--preset", choices=sorted(PRESETS), default="opt-125m")
-    count.add_argument("--json", action="store_true", help="print JSON")
+    add_common_arguments(count, seed=False, device=False)
     TinTConfig.add_arguments(count)
     count.set_defaults(handler=_count)
 

@@ -1,20 +1,15 @@
-"""Perplexity of the evaluated part before / after TinT's internal step, against dynamic evaluation,
-plus the cost measurements (wall time, peak tensor memory) used by the CLI and the benchmark."""
+"""Perplexity of the evaluated part before / after TinT's internal step, against dynamic evaluation."""
 
 from __future__ import annotations
 
 import math
 import statistics
-import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 from methodzoo.tint.config import TinTConfig
 from methodzoo.tint.model import build_tint
@@ -75,57 +70,3 @@ def evaluate_tint(aux_model: nn.Module, windows: Tensor, config: TinTConfig, *, 
         "sequences": int(windows.shape[0]),
     }
 
-
-class PeakTensorMemory(TorchDispatchMode):
-    """Peak bytes of tensor storage allocated (and still alive) during the ``with`` block, counted
-    through the dispatcher; works on CPU, where torch keeps no allocator statistics."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.live = 0
-        self.peak = 0
-        self._seen: set[int] = set()
-
-    def _free(self, key: int, nbytes: int) -> None:
-        self._seen.discard(key)
-        self.live -= nbytes
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and t.device.type != "meta":
-                storage = t.untyped_storage()
-                key = id(storage)
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
-                nbytes = storage.nbytes()
-                self.live += nbytes
-                self.peak = max(self.peak, self.live)
-                weakref.finalize(storage, self._free, key, nbytes)
-        return out
-
-
-def measure(fn: Callable[[], Any], *, repeats: int = 3, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Median wall time (after one warm-up) and peak tensor memory of ``fn()``."""
-    device = torch.device(device)
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        fn()
-        peak = torch.cuda.max_memory_allocated(device) - base
-    else:
-        with PeakTensorMemory() as tracker:
-            fn()
-        peak = tracker.peak
-    return {"seconds": statistics.median(times), "peak_mb": peak / 2**20}

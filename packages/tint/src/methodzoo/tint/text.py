@@ -6,11 +6,13 @@ The text is the Python language reference shipped with CPython (``pydoc_data.top
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
+
+from methodzoo.shared.seed import seeded
+from methodzoo.shared.train import WarmupCosine
 
 BYTE_VOCAB = 256
 
@@ -63,8 +65,7 @@ def tiny_gpt2(hidden: int = 64, layers: int = 3, heads: int = 4, context: int = 
 
     config = GPT2Config(n_embd=hidden, n_layer=layers, n_head=heads, n_positions=context, vocab_size=vocab,
                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
-    with torch.random.fork_rng():  # transformers initialises from the global generator; leave it untouched
-        torch.manual_seed(seed)
+    with seeded(seed):  # transformers initialises from the global generator; leave it untouched
         return GPT2LMHeadModel(config).eval()
 
 
@@ -73,13 +74,8 @@ def pretrain(model: nn.Module, tokens: list[Tensor], *, steps: int, batch_size: 
     """Train a causal LM on byte windows with AdamW and a cosine schedule; returns the losses."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-    warmup = max(1, steps // 20)
-
-    def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 10 %
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
+    # linear warm-up over 5 % of the steps, then cosine decay to 10 %
+    schedule = WarmupCosine(total_steps=max(1, steps), warmup_steps=max(1, steps // 20), floor=0.1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     device = next(model.parameters()).device
     model.train()

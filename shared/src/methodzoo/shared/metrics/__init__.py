@@ -7,11 +7,7 @@ from methodzoo.shared.metrics.distributions import (
     mmd,
     sliced_wasserstein,
 )
-from methodzoo.shared.metrics.features import (
-    DigitFeatureNet,
-    classifier_frechet_distance,
-    digit_feature_extractor,
-)
+from methodzoo.shared.metrics.features import DigitFeatureNet, classifier_frechet_distance
 from methodzoo.shared.metrics.image import ms_ssim, ms_ssim_db, psnr
 from methodzoo.shared.metrics.rate import (
     bd_psnr,
@@ -28,7 +24,6 @@ __all__ = [
     "bd_rate",
     "bits_per_pixel",
     "classifier_frechet_distance",
-    "digit_feature_extractor",
     "estimated_bits",
     "frechet_distance",
     "gaussian_frechet_distance",

@@ -12,12 +12,16 @@ from methodzoo.shared.train.checkpoint import (
 )
 from methodzoo.shared.train.distributed import (
     DistributedContext,
+    average_gradients,
+    broadcast_module,
+    distributed_session,
     setup_distributed,
     shard,
     teardown_distributed,
     unwrap_model,
     wrap_model,
 )
+from methodzoo.shared.train.early_stopping import EarlyStopping, EarlyStoppingMonitor
 from methodzoo.shared.train.ema import EMA
 from methodzoo.shared.train.loop import (
     Stateful,
@@ -26,18 +30,30 @@ from methodzoo.shared.train.loop import (
     TrainHistory,
     TrainingDivergedError,
 )
+from methodzoo.shared.train.micro import MicroBatch, derive_seed
+from methodzoo.shared.train.schedules import LinearWarmup, StepDecay, WarmupCosine
 
 __all__ = [
     "EMA",
     "Checkpoint",
     "CheckpointError",
     "DistributedContext",
+    "EarlyStopping",
+    "EarlyStoppingMonitor",
     "EpochBatches",
+    "LinearWarmup",
+    "MicroBatch",
     "Stateful",
+    "StepDecay",
     "TrainHistory",
     "Trainer",
     "TrainerOptions",
     "TrainingDivergedError",
+    "WarmupCosine",
+    "average_gradients",
+    "broadcast_module",
+    "derive_seed",
+    "distributed_session",
     "latest_checkpoint",
     "load_checkpoint",
     "load_weights",

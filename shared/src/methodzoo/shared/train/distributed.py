@@ -1,13 +1,21 @@
 """Data-parallel training under ``torchrun``: gloo on CPU, nccl on CUDA.
 
 ``torchrun --nproc_per_node 2 my_script.py`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``;
-:func:`setup_distributed` reads them, joins the process group and returns the context. Outside
-``torchrun`` it returns a single-process context and does nothing.
+:func:`setup_distributed` (or the :func:`distributed_session` context manager) reads them,
+joins the process group and returns the context. Outside ``torchrun`` it returns a
+single-process context and does nothing.
+
+:class:`~methodzoo.shared.train.Trainer` takes the context and averages gradients itself
+(:func:`average_gradients`) rather than through ``DistributedDataParallel``: DDP only
+synchronises what goes through the wrapper's ``forward``, while methods call their models'
+own methods (``heads``, ``encoder``, ``torch.func.functional_call``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +27,8 @@ from methodzoo.shared.device import resolve_device
 
 @dataclass(frozen=True)
 class DistributedContext:
+    """This process's place in the run: rank, number of processes, device, backend."""
+
     rank: int
     world_size: int
     local_rank: int
@@ -84,3 +94,60 @@ def barrier(context: DistributedContext) -> None:
 def teardown_distributed(context: DistributedContext) -> None:
     if context.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextmanager
+def distributed_session(device: str | torch.device = "auto") -> Iterator[DistributedContext]:
+    """:func:`setup_distributed` on entry, :func:`teardown_distributed` on exit."""
+    context = setup_distributed(device)
+    try:
+        yield context
+    finally:
+        teardown_distributed(context)
+
+
+def broadcast_module(module: nn.Module, context: DistributedContext) -> None:
+    """Give every process rank 0's parameters and buffers."""
+    if not context.enabled:
+        return
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            dist.broadcast(tensor.data, src=0)
+
+
+def sum_across_processes(values: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """The element-wise sum of ``values`` over all processes (``values`` itself when alone)."""
+    if not context.enabled:
+        return values
+    summed = values.to(context.device, copy=True)
+    dist.all_reduce(summed)
+    return summed.to(values.device)
+
+
+def broadcast_values(values: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """Rank 0's ``values`` on every process (``values`` itself when alone)."""
+    if not context.enabled:
+        return values
+    shared = values.to(context.device, copy=True)
+    dist.broadcast(shared, src=0)
+    return shared.to(values.device)
+
+
+def average_gradients(parameters: Sequence[torch.Tensor], context: DistributedContext) -> None:
+    """Replace each ``.grad`` by its mean over all processes, in one collective per dtype.
+
+    Every process must pass the same parameters in the same order, each with a gradient (a
+    zero tensor where a process had none; see :class:`~methodzoo.shared.train.Trainer`).
+    """
+    if not context.enabled:
+        return
+    groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
+    for parameter in parameters:
+        assert parameter.grad is not None
+        groups.setdefault((parameter.grad.device, parameter.grad.dtype), []).append(parameter.grad)
+    for grads in groups.values():
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= context.world_size
+        for grad, averaged in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+            grad.copy_(averaged.view_as(grad))
