@@ -293,6 +293,11 @@ def _report(ctx: BenchContext, settings: Settings, acc_dense: float, finetuned: 
         f"{settings.prune_epochs} epochs (paper: from the pre-trained model over 10 epochs)",
         f"CAP uses the official GLUE weights (τ = 0.1, λ_u = 0.1, λ_s = 10, λ_ce = 0.1, λ_kd = 0.9, T = 2), "
         f"bank size E = {settings.bank_size} and {settings.snapshots} snapshots per run, banks encoded in eval mode",
+        "classification head on the "
+        f"{'mean of the last hidden states' if settings.head_input == 'mean' else 'pooler output'} and the "
+        f"'{settings.representation}' representation for the contrastive terms (all-MiniLM-L6-v2 was trained as a "
+        "mean-pooled sentence encoder, so its pooler received no training there); the teacher is fine-tuned "
+        f"{settings.teacher_epochs} epochs at lr {settings.teacher_lr}",
         "one-shot pruners prune the teacher's six encoder matrices per layer without retraining "
         f"(Wanda and SparseGPT calibrate on {settings.calibration_batches} training batches)",
         "retained = accuracy / dense accuracy; spread = sample standard deviation over seeds",

@@ -3,7 +3,7 @@
 ``logits = classifier(dropout(pooler_output))`` as in BERT's ``BertForSequenceClassification``
 (``head_input="pooler"``, the default), or on the masked mean of the last hidden states
 (``head_input="mean"``: the sentence embedding that sentence-transformers models such as
-all-MiniLM-L6-v2 were trained to produce; their pooler was never trained). The forward also
+all-MiniLM-L6-v2 were trained to produce; that training never reaches their pooler). The forward also
 returns the sentence representation CAP contrasts: the dropped-out pooler output (``cls``, the
 official scripts') or the masked mean of the last hidden states (``mean``).
 """

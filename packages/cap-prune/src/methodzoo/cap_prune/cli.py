@@ -81,15 +81,15 @@ def _finetune(args: argparse.Namespace) -> int:
     from methodzoo.cap_prune.pipeline import load_data
     from methodzoo.cap_prune.train import finetune
     from methodzoo.shared.cli import emit
-    from methodzoo.shared.train import teardown_distributed, wrap_model
+    from methodzoo.shared.train import teardown_distributed
 
     data_config, config = DataConfig.from_args(args), FinetuneConfig.from_args(args)
     context = _context(args.device)
     source = load_source(args.model)
     data = load_data(source.tokenizer, data_config)
-    model = classifier_from_source(source, data.train.num_labels, seed=args.seed, head_input=config.head_input)
-    wrapped = wrap_model(model, context)
-    result = finetune(wrapped, data.train, config, seed=args.seed, test=data.test if context.is_main else None,
+    model = classifier_from_source(source, data.train.num_labels, seed=args.seed,
+                                   head_input=config.head_input).to(context.device)
+    result = finetune(model, data.train, config, seed=args.seed, test=data.test if context.is_main else None,
                       checkpoint_dir=Path(args.out) / "checkpoints", resume=args.resume, context=context)
     if context.is_main:
         save_classifier(args.out, model, label_names=data.train.label_names, tokenizer_source=source.name,
@@ -129,15 +129,14 @@ def _prune_unstructured(args: argparse.Namespace) -> int:
     from methodzoo.cap_prune.pipeline import make_student
     from methodzoo.cap_prune.train import prune_unstructured
     from methodzoo.shared.cli import emit
-    from methodzoo.shared.train import teardown_distributed, wrap_model
+    from methodzoo.shared.train import teardown_distributed
 
     config, contrastive, distill = (UnstructuredConfig.from_args(args), ContrastiveConfig.from_args(args),
                                     DistillConfig.from_args(args))
     context = _context(args.device)
     data_config, source, data, teacher, outputs, pretrained = _prepare(args, contrastive, distill, context.device)
     student = make_student(config.init_from, teacher, source, contrastive, args.seed)
-    wrapped = wrap_model(student, context)
-    result = prune_unstructured(wrapped, data.train, config, contrastive, distill, teacher=outputs,
+    result = prune_unstructured(student, data.train, config, contrastive, distill, teacher=outputs,
                                 pretrained=pretrained, seed=args.seed, test=data.test if context.is_main else None,
                                 checkpoint_dir=Path(args.out) / "checkpoints", resume=args.resume, context=context)
     if context.is_main:

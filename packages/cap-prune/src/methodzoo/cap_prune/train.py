@@ -46,7 +46,7 @@ from methodzoo.shared.train import (
     Trainer,
     TrainerOptions,
     shard,
-    unwrap_model,
+    wrap_model,
 )
 
 EVAL_BATCH_SIZE = 128
@@ -186,9 +186,14 @@ def finetune(model: nn.Module, train: TokenizedTexts, config: FinetuneConfig | N
              seed: int = 0, test: TokenizedTexts | None = None, checkpoint_dir: str | Path | None = None,
              resume: bool = False, checkpoint_every: int = 0, show_progress: bool | None = None,
              context: DistributedContext | None = None) -> RunResult:
-    """Fine-tune ``model`` (a classifier of this package, possibly DDP-wrapped) with cross-entropy."""
+    """Fine-tune ``model`` (a classifier of this package) with cross-entropy.
+
+    With a distributed ``context`` (``torchrun``) the model is wrapped in DDP here and each rank
+    takes its shard of every batch.
+    """
     config = config or FinetuneConfig()
     total = steps_for(config.epochs, len(train), config.batch_size)
+    trained = _wrap(model, context, contrastive=False)
     optimizer = adamw(model, config.lr, config.weight_decay)
     scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
     batches = EpochBatches(len(train), config.batch_size, seed=seed)
@@ -196,9 +201,9 @@ def finetune(model: nn.Module, train: TokenizedTexts, config: FinetuneConfig | N
 
     def loss_fn(step: int) -> dict[str, torch.Tensor]:
         batch = train.batch(_indices(batches, step, context), device)
-        return {"loss": nn.functional.cross_entropy(model(*batch.inputs).logits, batch.labels)}
+        return {"loss": nn.functional.cross_entropy(trained(*batch.inputs).logits, batch.labels)}
 
-    trainer = _trainer(model, optimizer, scheduler, grad_clip=config.max_grad_norm, description="fine-tune",
+    trainer = _trainer(trained, optimizer, scheduler, grad_clip=config.max_grad_norm, description="fine-tune",
                        show_progress=show_progress, checkpoint_dir=checkpoint_dir,
                        checkpoint_every=checkpoint_every or batches.batches_per_epoch,
                        config={"finetune": config.to_dict(), "seed": seed}, context=context)
@@ -206,8 +211,19 @@ def finetune(model: nn.Module, train: TokenizedTexts, config: FinetuneConfig | N
         trainer.resume()
     timer = StepTimer()
     trainer.fit(loss_fn, total, callback=timer)
-    accuracy = evaluate(unwrap_model(model), test) if test is not None else None
+    accuracy = evaluate(model, test) if test is not None else None
     return RunResult(accuracy, total, timer.median_ms, dict(trainer.history.values))
+
+
+def _wrap(model: nn.Module, context: DistributedContext | None, *, contrastive: bool) -> nn.Module:
+    """DDP under torchrun (after every parameter, movement scores included, exists)."""
+    if context is None or not context.enabled:
+        return model
+    assert isinstance(model, MaskableBertForSequenceClassification)
+    reads_pooler = model.head_input == "pooler" or (contrastive and model.representation == "cls")
+    if not reads_pooler:  # DDP needs a gradient for every trainable parameter
+        model.bert.pooler.requires_grad_(False)
+    return wrap_model(model, context)
 
 
 # ----- banks ----------------------------------------------------------------------------------------------
@@ -279,15 +295,17 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
                                     distill or DistillConfig())
     if distill.lambda_kd and teacher is None:
         raise ConfigError("distillation (lambda_kd > 0) needs the teacher's outputs")
-    student = unwrap_model(model)
-    assert isinstance(student, MaskableBertForSequenceClassification)
+    student = model
+    if not isinstance(student, MaskableBertForSequenceClassification):
+        raise ConfigError(f"expected a MaskableBertForSequenceClassification, got {type(model).__name__}")
     device = next(model.parameters()).device
     total = steps_for(config.epochs, len(train), config.batch_size)
     banks = build_banks(contrastive, train.labels, student.config.hidden_size, teacher=teacher, pretrained=pretrained)
     generator = make_generator(seed * 7919 + 17)
     objective = CAPObjective(contrastive, distill, "unstructured", banks.banks, generator)
     pruner = UnstructuredPruner(student, config, total)
-    optimizer = adamw(model, config.lr, config.weight_decay, config.score_lr)
+    trained = _wrap(student, context, contrastive=bool(contrastive.banks))
+    optimizer = adamw(student, config.lr, config.weight_decay, config.score_lr)
     scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
     batches = EpochBatches(len(train), config.batch_size, seed=seed)
     every = config.snapshot_every or batches.batches_per_epoch
@@ -297,7 +315,7 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
             banks.snapshot(student, train, contrastive)
         pruner.update(step)
         batch = train.batch(_indices(batches, step, context), device)
-        output = model(*batch.inputs)
+        output = trained(*batch.inputs)
         terms = objective(output.logits, output.representation, batch.labels, batch.indices,
                           _teacher_logits(teacher, batch.indices, device))
         regularization = pruner.regularization(step)
@@ -306,7 +324,7 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
             terms["loss"] = terms["loss"] + regularization
         return terms
 
-    trainer = _trainer(model, optimizer, scheduler, grad_clip=config.max_grad_norm,
+    trainer = _trainer(trained, optimizer, scheduler, grad_clip=config.max_grad_norm,
                        description=f"prune {config.pruner} {'+'.join(contrastive.banks) or 'ce+kd'}",
                        show_progress=show_progress, checkpoint_dir=checkpoint_dir,
                        checkpoint_every=checkpoint_every or batches.batches_per_epoch,
