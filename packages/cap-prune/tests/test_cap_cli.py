@@ -53,6 +53,8 @@ def test_finetune_prune_and_eval(workspace: Path, capsys: pytest.CaptureFixture[
     assert evaluated["heads_after_compact"] == [2, 2] or sum(evaluated["heads_after_compact"]) == 4
     assert evaluated["accuracy_after_compact"] == pytest.approx(evaluated["accuracy"])
     assert evaluated["parameters_after_compact"] < evaluated["parameters"]
+    assert evaluated["compact_alpha"] > 1 and evaluated["compact_flops_compressed"] < evaluated["compact_flops_dense"]
+    assert evaluated["compact_delta_b1"] > 0
     sparse = _run(capsys, "cap-prune", "eval", "--model", str(workspace / "pruned"), *data)
     assert sparse["encoder_sparsity"] == pytest.approx(pruned["sparsity"])
     assert sparse["accuracy"] == pytest.approx(pruned["accuracy"])

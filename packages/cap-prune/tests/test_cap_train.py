@@ -134,3 +134,15 @@ def test_saved_pruned_models_keep_their_masks(make_hf_bert, make_tiny_task, tmp_
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(*batch.inputs).logits, model.eval()(*batch.inputs).logits)
     assert loaded.extra == {"a": 1} and loaded.label_names == train.label_names
+
+
+def test_runs_do_not_depend_on_the_global_random_state(make_hf_bert, make_tiny_task) -> None:
+    hf = make_hf_bert(0)  # dropout 0.1: the draws come from the global RNG, re-seeded per step
+    train = make_tiny_task(24, seed=0)
+    losses = []
+    for noise in (1, 5):
+        torch.rand(noise)  # move the global RNG between the two runs
+        result = finetune(_classifier(hf), train, FinetuneConfig(epochs=2, batch_size=8, lr=1e-3), seed=4,
+                          show_progress=False)
+        losses.append(result.losses["loss"])
+    assert losses[0] == losses[1]

@@ -43,10 +43,9 @@ from methodzoo.shared.seed import make_generator
 from methodzoo.shared.train import (
     DistributedContext,
     EpochBatches,
+    MicroBatch,
     Trainer,
     TrainerOptions,
-    shard,
-    wrap_model,
 )
 
 EVAL_BATCH_SIZE = 128
@@ -167,18 +166,17 @@ class RunResult:
 
 def _trainer(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, *, grad_clip: float | None,
              description: str, show_progress: bool | None, checkpoint_dir: str | Path | None,
-             checkpoint_every: int, config: Mapping[str, Any], generators: Mapping[str, torch.Generator] | None = None,
-             extra_state: Mapping[str, Any] | None = None, context: DistributedContext | None = None) -> Trainer:
+             checkpoint_every: int, config: Mapping[str, Any], seed: int,
+             generators: Mapping[str, torch.Generator] | None = None, extra_state: Mapping[str, Any] | None = None,
+             context: DistributedContext | None = None) -> Trainer:
+    # Dropout draws from the global RNG: re-seeded per (seed, step, micro-batch), a run is
+    # reproducible, resumes exactly and gives the same steps on any number of processes.
     options = TrainerOptions(grad_clip_norm=grad_clip, progress=show_progress, description=description,
-                             checkpoint_every=checkpoint_every if checkpoint_dir is not None else 0)
+                             checkpoint_every=checkpoint_every if checkpoint_dir is not None else 0,
+                             micro_batch_seed=seed)
     return Trainer(model, optimizer, options=options, scheduler=scheduler, generators=generators,
                    checkpoint_dir=checkpoint_dir, config=dict(config), extra_state=extra_state,
-                   is_main_process=context is None or context.is_main)
-
-
-def _indices(batches: EpochBatches, step: int, context: DistributedContext | None) -> torch.Tensor:
-    indices = batches.batch(step)
-    return shard(indices, context) if context is not None and context.enabled else indices
+                   distributed=context)
 
 
 # ----- fine-tuning --------------------------------------------------------------------------------------
@@ -188,42 +186,30 @@ def finetune(model: nn.Module, train: TokenizedTexts, config: FinetuneConfig | N
              context: DistributedContext | None = None) -> RunResult:
     """Fine-tune ``model`` (a classifier of this package) with cross-entropy.
 
-    With a distributed ``context`` (``torchrun``) the model is wrapped in DDP here and each rank
-    takes its shard of every batch.
+    With a distributed ``context`` (``torchrun``) each process computes its micro-batch of every
+    batch and the core's Trainer averages the gradients.
     """
     config = config or FinetuneConfig()
     total = steps_for(config.epochs, len(train), config.batch_size)
-    trained = _wrap(model, context, contrastive=False)
     optimizer = adamw(model, config.lr, config.weight_decay)
     scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
     batches = EpochBatches(len(train), config.batch_size, seed=seed)
     device = next(model.parameters()).device
 
-    def loss_fn(step: int) -> dict[str, torch.Tensor]:
-        batch = train.batch(_indices(batches, step, context), device)
-        return {"loss": nn.functional.cross_entropy(trained(*batch.inputs).logits, batch.labels)}
+    def loss_fn(step: int, micro: MicroBatch) -> dict[str, torch.Tensor]:
+        batch = train.batch(micro.select(batches.batch(step)), device)
+        return {"loss": nn.functional.cross_entropy(model(*batch.inputs).logits, batch.labels)}
 
-    trainer = _trainer(trained, optimizer, scheduler, grad_clip=config.max_grad_norm, description="fine-tune",
+    trainer = _trainer(model, optimizer, scheduler, grad_clip=config.max_grad_norm, description="fine-tune",
                        show_progress=show_progress, checkpoint_dir=checkpoint_dir,
                        checkpoint_every=checkpoint_every or batches.batches_per_epoch,
-                       config={"finetune": config.to_dict(), "seed": seed}, context=context)
+                       config={"finetune": config.to_dict(), "seed": seed}, seed=seed, context=context)
     if resume:
         trainer.resume()
     timer = StepTimer()
     trainer.fit(loss_fn, total, callback=timer)
     accuracy = evaluate(model, test) if test is not None else None
     return RunResult(accuracy, total, timer.median_ms, dict(trainer.history.values))
-
-
-def _wrap(model: nn.Module, context: DistributedContext | None, *, contrastive: bool) -> nn.Module:
-    """DDP under torchrun (after every parameter, movement scores included, exists)."""
-    if context is None or not context.enabled:
-        return model
-    assert isinstance(model, MaskableBertForSequenceClassification)
-    reads_pooler = model.head_input == "pooler" or (contrastive and model.representation == "cls")
-    if not reads_pooler:  # DDP needs a gradient for every trainable parameter
-        model.bert.pooler.requires_grad_(False)
-    return wrap_model(model, context)
 
 
 # ----- banks ----------------------------------------------------------------------------------------------
@@ -304,18 +290,17 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
     generator = make_generator(seed * 7919 + 17)
     objective = CAPObjective(contrastive, distill, "unstructured", banks.banks, generator)
     pruner = UnstructuredPruner(student, config, total)
-    trained = _wrap(student, context, contrastive=bool(contrastive.banks))
     optimizer = adamw(student, config.lr, config.weight_decay, config.score_lr)
     scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
     batches = EpochBatches(len(train), config.batch_size, seed=seed)
     every = config.snapshot_every or batches.batches_per_epoch
 
-    def loss_fn(step: int) -> dict[str, torch.Tensor]:
+    def loss_fn(step: int, micro: MicroBatch) -> dict[str, torch.Tensor]:
         if "snap" in banks.banks and step > 0 and banks.snapshots < step // every:
             banks.snapshot(student, train, contrastive)
         pruner.update(step)
-        batch = train.batch(_indices(batches, step, context), device)
-        output = trained(*batch.inputs)
+        batch = train.batch(micro.select(batches.batch(step)), device)
+        output = student(*batch.inputs)
         terms = objective(output.logits, output.representation, batch.labels, batch.indices,
                           _teacher_logits(teacher, batch.indices, device))
         regularization = pruner.regularization(step)
@@ -324,13 +309,14 @@ def prune_unstructured(model: nn.Module, train: TokenizedTexts, config: Unstruct
             terms["loss"] = terms["loss"] + regularization
         return terms
 
-    trainer = _trainer(trained, optimizer, scheduler, grad_clip=config.max_grad_norm,
+    trainer = _trainer(student, optimizer, scheduler, grad_clip=config.max_grad_norm,
                        description=f"prune {config.pruner} {'+'.join(contrastive.banks) or 'ce+kd'}",
                        show_progress=show_progress, checkpoint_dir=checkpoint_dir,
                        checkpoint_every=checkpoint_every or batches.batches_per_epoch,
                        config=_configs("unstructured", unstructured=config, contrastive=contrastive,
                                        distill=distill, seed=seed),
-                       generators={"contrastive": generator}, extra_state={"banks": banks}, context=context)
+                       seed=seed, generators={"contrastive": generator}, extra_state={"banks": banks},
+                       context=context)
     if resume:
         trainer.resume()
     timer = StepTimer()
@@ -401,15 +387,16 @@ def prune_structured(model: MaskableBertForSequenceClassification, train: Tokeni
         scheduler = linear_schedule(optimizer, total, round(config.warmup_ratio * total))
         batches = EpochBatches(len(train), config.batch_size, seed=seed * 1000 + index)
 
-        def loss_fn(step: int, batches: EpochBatches = batches) -> dict[str, torch.Tensor]:
-            batch = train.batch(batches.batch(step), device)
+        def loss_fn(step: int, micro: MicroBatch, batches: EpochBatches = batches) -> dict[str, torch.Tensor]:
+            batch = train.batch(micro.select(batches.batch(step)), device)
             output = model(*batch.inputs)
             return objective(output.logits, output.representation, batch.labels, batch.indices,
                              _teacher_logits(teacher, batch.indices, device))
 
         trainer = _trainer(model, optimizer, scheduler, grad_clip=config.max_grad_norm,
                            description=f"retrain at {ratio:.0%}", show_progress=show_progress, checkpoint_dir=None,
-                           checkpoint_every=0, config=_configs("structured", structured=config))
+                           checkpoint_every=0, config=_configs("structured", structured=config),
+                           seed=seed * 1000 + index)
         timer = StepTimer()
         trainer.fit(loss_fn, total, callback=timer)
         compacted = model.compact()
