@@ -97,9 +97,6 @@ class RepresentationBank:
         self.labels = state["labels"].to("cpu", torch.int64)
 
 
-Encoder = Callable[..., Any]
-
-
 @torch.no_grad()
 def encode_representations(model: nn.Module, data: TokenizedTexts, *, batch_size: int = 64,
                            dropout: bool = False, device: torch.device | str | None = None,

@@ -62,6 +62,7 @@ class Settings(Config):
     pruner: str = "magnitude"
     mask_update_every: int = 4
     sparsities: tuple[float, ...] = (0.9,)
+    one_shot_sparsities: tuple[float, ...] = (0.5, 0.7)
     arms: tuple[str, ...] = ("kd", "cap")
     seeds: int = 2
     bank_size: int = 512
@@ -74,7 +75,7 @@ class Settings(Config):
     def validate(self) -> None:
         check(set(self.arms) <= set(ARMS) and {"kd", "cap"} <= set(self.arms), "arms must include kd and cap")
         check(self.seeds >= 1 and self.workers >= 1 and self.snapshots >= 0, "seeds and workers must be >= 1")
-        check(all(0 < s < 1 for s in self.sparsities), "sparsities must be in (0, 1)")
+        check(all(0 < s < 1 for s in self.sparsities + self.one_shot_sparsities), "sparsities must be in (0, 1)")
         check(self.head_input in ("pooler", "mean") and self.representation in ("cls", "mean"),
               "head_input must be pooler or mean, representation cls or mean")
 
@@ -84,7 +85,7 @@ PROFILES = Profiles(
     full=Settings(train_size=8000, test_size=2000, max_length=64, batch_size=32, teacher_epochs=2.0,
                   teacher_lr=5e-5, prune_epochs=5.0, prune_lr=3e-5, pruner="movement", mask_update_every=10, sparsities=(0.9, 0.97),
                   arms=("kd", "prc", "snc", "fic", "cap"), seeds=3, bank_size=4096, snapshots=4,
-                  calibration_batches=16, structured_ratios=(0.2, 0.4, 0.6, 0.8), structured_epochs=1.0),
+                  calibration_batches=16, one_shot_sparsities=(0.5, 0.7, 0.8), structured_ratios=(0.2, 0.4, 0.6, 0.8), structured_epochs=1.0),
 )
 
 
@@ -163,6 +164,11 @@ def _one_shot(teacher: Any, method: str, sparsity: float, calibration: list[tupl
     return evaluate(model, test), encoder_sparsity(model).sparsity, seconds
 
 
+def _one_shot_sparsities(settings: Settings) -> list[float]:
+    """The trained runs' sparsities and the extra ones that draw the one-shot curves."""
+    return sorted(set(settings.sparsities) | set(settings.one_shot_sparsities))
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -217,7 +223,7 @@ def run_with(ctx: BenchContext, settings: Settings) -> BenchResult:
     calibration = [data.train.batch(torch.arange(i * settings.batch_size, (i + 1) * settings.batch_size),
                                     device).inputs for i in range(settings.calibration_batches)]
     one_shot = {(method, sparsity): _one_shot(teacher, method, sparsity, calibration, data.test)
-                for sparsity in settings.sparsities for method in ONE_SHOT}
+                for sparsity in _one_shot_sparsities(settings) for method in ONE_SHOT}
     structured = _structured(ctx, settings, teacher, source, data, outputs, pretrained) if settings.structured_ratios else {}
     return _report(ctx, settings, acc_dense, finetuned, outcomes, one_shot, structured,
                    time.perf_counter() - started)
@@ -265,10 +271,11 @@ def _report(ctx: BenchContext, settings: Settings, acc_dense: float, finetuned: 
                          len(runs), settings.pruner, round(step_ms)])
         metrics[f"sparsity_{key}"] = round(statistics.fmean(o.measured_sparsity for o in outcomes
                                                             if o.arm == "cap" and o.sparsity == sparsity), 4)
+    for sparsity in _one_shot_sparsities(settings):
         for method in ONE_SHOT:
             accuracy, measured, elapsed = one_shot[(method, sparsity)]
-            metrics[f"acc_{method}_{key}"] = round(accuracy, 4)
-            metrics[f"retained_{method}_{key}"] = round(accuracy / acc_dense, 4)
+            metrics[f"acc_{method}_{_key(sparsity)}"] = round(accuracy, 4)
+            metrics[f"retained_{method}_{_key(sparsity)}"] = round(accuracy / acc_dense, 4)
             rows.append([ONE_SHOT_NAMES[method], round(measured, 4), f"{accuracy:.4f}", f"{accuracy / acc_dense:.3f}",
                          1, f"{elapsed:.1f} s in all", ""])
     verdicts = _verdicts(settings, summary, metrics)
@@ -351,16 +358,18 @@ def _plot(ctx: BenchContext, settings: Settings, acc_dense: float, outcomes: lis
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), squeeze=False)
     left = axes[0][0]
     sparsities = sorted(settings.sparsities)
-    for arm in settings.arms:
-        means, spreads = [], []
+    for arm in settings.arms:  # every curve starts at the dense teacher: 0 %, retained 1
+        means, spreads = [1.0], [0.0]
         for sparsity in sparsities:
             retained = [o.accuracy / acc_dense for o in outcomes if o.arm == arm and o.sparsity == sparsity]
             mean, spread = _mean_std(retained)
             means.append(mean)
             spreads.append(spread)
-        left.errorbar([100 * s for s in sparsities], means, yerr=spreads, marker="o", capsize=3, label=ARM_NAMES[arm])
+        left.errorbar([0.0] + [100 * s for s in sparsities], means, yerr=spreads, marker="o", capsize=3,
+                      label=ARM_NAMES[arm])
+    shots = _one_shot_sparsities(settings)
     for method in ONE_SHOT:
-        left.plot([100 * s for s in sparsities], [one_shot[(method, s)][0] / acc_dense for s in sparsities],
+        left.plot([0.0] + [100 * s for s in shots], [1.0] + [one_shot[(method, s)][0] / acc_dense for s in shots],
                   marker="x", linestyle=":", label=ONE_SHOT_NAMES[method])
     left.axhline(1.0, color="grey", linewidth=0.8)
     left.axhline(1 / 3 / acc_dense, color="grey", linestyle="--", linewidth=0.8, label="chance")
