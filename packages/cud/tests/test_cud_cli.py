@@ -91,12 +91,13 @@ def test_presets_and_flags_merge(tmp_path, capsys):
     # --method fm: ω1 = 0 and the independent coupling; explicit flags still apply on top.
     assert result["cud"]["omega1"] == 0.0 and result["cud"]["coupling"] == "independent"
     assert result["network"]["kind"] == "mlp" and result["network"]["width"] == 8
-    from methodzoo.cud.cli import merge_flags, network_preset
+    from methodzoo.cud.cli import network_preset
+    from methodzoo.shared.presets import apply_changed_flags
 
     preset = network_preset("auto", (1, 28, 28))
     assert preset.model_channels == 32 and preset.num_blocks == 2  # the paper's MNIST network
     assert network_preset("auto", (3, 32, 32)).attention_resolutions == (16,)
     import argparse
 
-    merged = merge_flags(preset, argparse.Namespace(model_channels=16, num_blocks=2, dropout=0.13))
+    merged = apply_changed_flags(preset, argparse.Namespace(model_channels=16, num_blocks=2, dropout=0.13))
     assert merged.model_channels == 16 and merged.num_blocks == 2 and merged.kind == "unet"

@@ -15,16 +15,14 @@ configs left at their defaults keep the preset's values.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from methodzoo.cud.config import SOLVERS, CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
 from methodzoo.shared.cli import add_common_arguments
-from methodzoo.shared.config import Config
 from methodzoo.shared.errors import UserError
+from methodzoo.shared.presets import apply_changed_flags
 
-C = TypeVar("C", bound=Config)
 NETWORK_PRESETS = ("auto", "mlp", "tiny-unet", "mnist-paper", "cifar10-paper")
 
 
@@ -95,20 +93,6 @@ def _sampler(parser: argparse.ArgumentParser, many_steps: bool = False) -> None:
     add_common_arguments(parser)
 
 
-def merge_flags(preset: C, args: argparse.Namespace) -> C:
-    """``preset`` with every flag that differs from the class default applied on top."""
-    changes = {}
-    for field in dataclasses.fields(preset):
-        if not hasattr(args, field.name):
-            continue
-        value = getattr(args, field.name)
-        value = tuple(value) if isinstance(value, list) else value
-        default = field.default if field.default is not dataclasses.MISSING else None
-        if value != default:
-            changes[field.name] = value
-    return preset.replace(**changes)
-
-
 def network_preset(name: str, data_shape: tuple[int, ...]) -> NetworkConfig:
     if name == "auto":
         name = "mlp" if len(data_shape) == 1 else ("cifar10-paper" if data_shape[-1] == 32 else "mnist-paper")
@@ -123,8 +107,8 @@ def _train(args: argparse.Namespace) -> int:
     from methodzoo.shared.train import distributed_session
 
     data = load_training_data(args.data, root=args.data_root, limit=args.limit)
-    cud = merge_flags(CUDConfig.flow_matching() if args.method == "fm" else CUDConfig(), args)
-    network = merge_flags(network_preset(args.network, data.data_shape), args)
+    cud = apply_changed_flags(CUDConfig.flow_matching() if args.method == "fm" else CUDConfig(), args)
+    network = apply_changed_flags(network_preset(args.network, data.data_shape), args)
     train = TrainConfig.from_args(args)
     with distributed_session(args.device) as context:  # one process unless launched by torchrun
         run = fit(data, cud, network, train, checkpoint_dir=args.out, resume=args.resume, device=context.device,
