@@ -35,7 +35,8 @@ def test_knn_rank_by_hand_on_a_line() -> None:
         directed[source, target] = 2 - level + 1
     expected_direct = np.array([[0, 2, 1, 0], [2, 0, 1, 0], [1, 2, 0, 0], [0, 1, 2, 0]], dtype=float)
     np.testing.assert_array_equal(directed, expected_direct)
-    np.testing.assert_array_equal(graph_induced_rank(graph).toarray(), expected_direct + expected_direct.T)
+    np.testing.assert_array_equal(graph_induced_rank(graph, symmetrize="sum").toarray(),
+                                  expected_direct + expected_direct.T)
     np.testing.assert_array_equal(graph_induced_rank(graph, symmetrize="max").toarray(),
                                   np.maximum(expected_direct, expected_direct.T))
     # Overall rank: undirected edges {0,1}:1, {0,2}:3, {1,2}:2, {2,3}:4, {1,3}:6 -> most similar
@@ -44,6 +45,28 @@ def test_knn_rank_by_hand_on_a_line() -> None:
     for (i, j), r in {(0, 1): 5, (1, 2): 4, (0, 2): 3, (2, 3): 2, (1, 3): 1}.items():
         expected_overall[i, j] = expected_overall[j, i] = r
     np.testing.assert_array_equal(overall_rank(graph).toarray(), expected_overall)
+
+
+def test_default_graph_rank_is_the_papers_count_over_undirected_nested_graphs() -> None:
+    # The paper: R^g_ij = sum_{l=1..k} 1{(i,j) in G_l}, G_l the undirected l-NN graph ({i,j} is an
+    # edge when either point is among the other's l nearest). Points 0, 1, 3, 7, k = 2, by hand:
+    #   G_1 = {0,1} {1,2} {2,3}              (nearest: 0->1, 1->0, 3->1 is 2 from 3, 7->3)
+    #   G_2 = G_1 + {0,2} {1,3}              (second: 0->3, 1->3, 3->0, 7->1)
+    # so R_01 = R_12 = R_23 = 2, R_02 = R_13 = 1, R_03 = 0. "sum" would give R_01 = 4, R_12 = 3.
+    points = np.array([[0.0], [1.0], [3.0], [7.0]])
+    g1 = {(0, 1), (1, 2), (2, 3)}
+    g2 = g1 | {(0, 2), (1, 3)}
+    expected = np.zeros((4, 4))
+    for nested in (g1, g2):
+        for i, j in nested:
+            expected[i, j] += 1
+            expected[j, i] += 1
+    np.testing.assert_array_equal(expected[[0, 1, 2, 0, 1, 0], [1, 2, 3, 2, 3, 3]], [2, 2, 2, 1, 1, 0])
+    graph = knn_graph_from_distances(distance_matrix(points), 2)
+    np.testing.assert_array_equal(graph_induced_rank(graph).toarray(), expected)
+    np.testing.assert_array_equal(graph_induced_ranks(points, k=2).toarray(), expected)
+    summed = graph_induced_ranks(points, k=2, symmetrize="sum").toarray()
+    assert summed[0, 1] == 4 and summed[1, 2] == 3
 
 
 def test_knn_from_points_equals_knn_from_distances() -> None:
@@ -62,11 +85,16 @@ def test_graph_rank_counts_nested_graph_memberships() -> None:
     distances = distance_matrix(points)
     k = 5
     directed = np.zeros((50, 50))
+    undirected = np.zeros((50, 50))
     for level in range(1, k + 1):
         nested = knn_graph_from_distances(distances, level)
-        directed[nested.source, nested.target] += 1
-    ranks = graph_induced_ranks(points, k=k)
-    np.testing.assert_array_equal(ranks.toarray(), directed + directed.T)
+        edges = np.zeros((50, 50))
+        edges[nested.source, nested.target] = 1
+        directed += edges
+        undirected += np.maximum(edges, edges.T)  # {i, j} in the undirected l-NN graph
+    np.testing.assert_array_equal(graph_induced_ranks(points, k=k).toarray(), undirected)
+    np.testing.assert_array_equal(graph_induced_ranks(points, k=k, symmetrize="sum").toarray(),
+                                  directed + directed.T)
 
 
 def test_prim_matches_scipy_mst_and_orthogonal_trees_are_disjoint() -> None:

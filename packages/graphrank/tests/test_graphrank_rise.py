@@ -45,6 +45,51 @@ def test_points_distances_similarities_and_callables_agree(rank: str, graph: str
     assert rise_test(x, y, metric="cityblock", **options).statistic != base.statistic
 
 
+def test_a_pooled_sample_with_a_group_vector_equals_two_samples() -> None:
+    rng = np.random.default_rng(11)
+    x, y = samples(rng, scale=1.3)
+    pooled = np.concatenate([x, y])
+    groups = np.where(np.arange(64) < 30, "a", "b")
+    order = rng.permutation(64)  # the pooled sample in any order
+    base = rise_test(x, y, k=5)
+    shuffled = rise_test(pooled[order], labels=groups[order], k=5)
+    assert shuffled.statistic == pytest.approx(base.statistic, rel=1e-9)
+    assert (shuffled.m, shuffled.n) == (30, 34)
+    with pytest.raises(UserError, match="not both"):
+        rise_test(x, y, labels=groups)
+    with pytest.raises(UserError, match="labels"):
+        rise_test(pooled)
+
+
+def test_metric_names_aliases_and_euclidean_order() -> None:
+    rng = np.random.default_rng(12)
+    x, y = samples(rng)
+    base = rise_test(x, y, k=5, rank="overall")
+    # sqeuclidean orders neighbours (and edges) as euclidean does: same graph, same ranks
+    assert rise_test(x, y, k=5, rank="overall", metric="sqeuclidean").statistic == pytest.approx(
+        base.statistic, rel=1e-9)
+    assert rise_test(x, y, k=5, metric="manhattan").statistic == pytest.approx(
+        rise_test(x, y, k=5, metric="cityblock").statistic, rel=1e-12)
+    assert rise_test(x, y, k=5, metric="cosine").statistic != rise_test(x, y, k=5).statistic
+    with pytest.raises(UserError, match="unknown metric 'manhatan'.*cityblock"):
+        rise_test(x, y, metric="manhatan")
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message"),
+    [
+        (np.ones((8, 8)) - np.eye(8) + np.diag(np.full(8, 0.5)), "zero diagonal"),
+        (np.triu(np.ones((8, 8)), 1), "symmetric"),
+        (np.where(np.eye(8) == 1, 0.0, np.inf), "NaN or infinite"),
+        (np.ones((8, 7)), "square"),
+        (-(np.ones((8, 8)) - np.eye(8)), "non-negative"),
+    ],
+)
+def test_precomputed_matrix_checks(matrix: np.ndarray, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        rise_test(matrix, np.arange(8) < 4, metric="precomputed", k=2)
+
+
 def test_result_unpacks_like_hyppo_and_serialises() -> None:
     rng = np.random.default_rng(1)
     x, y = samples(rng)

@@ -198,10 +198,44 @@ def test_small_sample_warning() -> None:
         (np.full((8, 8), np.nan), np.arange(8) < 4, "NaN"),
         (np.ones((8, 8)), np.arange(7) < 4, "length"),
         (np.ones((8, 8)), np.arange(8) < 3, "at least 4"),
-        (np.ones((8, 8)), np.arange(8) % 3, "booleans"),
+        (np.ones((8, 8)), np.arange(8) % 3, "exactly two values"),
         (np.zeros((8, 8)), np.arange(8) < 4, "empty or constant"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(ranks: np.ndarray, labels: np.ndarray, message: str) -> None:
     with pytest.raises(UserError, match=message):
         rise_test_from_ranks(ranks, labels, small_sample=0)
+
+
+@pytest.mark.parametrize("kind", ["csr", "csr_int", "coo", "csr_matrix"])
+def test_the_callers_rank_matrix_is_never_modified(kind: str) -> None:
+    # Regression: csr_array(R) shares the caller's arrays, and setdiag(0) / eliminate_zeros then
+    # wiped the user's diagonal in place.
+    rng = np.random.default_rng(21)
+    dense = random_symmetric(20, rng) + np.diag(np.arange(1.0, 21.0))
+    make = {"csr": lambda a: sparse.csr_array(a), "csr_int": lambda a: sparse.csr_array(a.astype(np.int64)),
+            "coo": lambda a: sparse.coo_array(a), "csr_matrix": lambda a: sparse.csr_matrix(a)}[kind]
+    ranks = make(dense)
+    before_dense, before_nnz = ranks.toarray().copy(), ranks.nnz
+    before_data = ranks.data.copy()
+    result = rise_test_from_ranks(ranks, np.arange(20) < 10)
+    assert ranks.nnz == before_nnz
+    np.testing.assert_array_equal(ranks.data, before_data)
+    np.testing.assert_array_equal(ranks.toarray(), before_dense)
+    np.testing.assert_array_equal(ranks.diagonal(), np.arange(1.0, 21.0))
+    assert result.ranks.diagonal().sum() == 0  # the test's own copy has the diagonal dropped
+
+
+def test_group_vectors_of_any_two_values_give_the_same_test() -> None:
+    rng = np.random.default_rng(22)
+    ranks = random_symmetric(30, rng)
+    mask = rng.permutation(np.arange(30) < 12)
+    reference = rise_test_from_ranks(ranks, mask)
+    names = np.where(mask, "case", "control")  # "case" sorts first: it is the first sample
+    for labels in (names, names.tolist(), mask.astype(int), np.where(mask, 1.0, 0.0), np.where(mask, 3, 7)):
+        result = rise_test_from_ranks(ranks, labels)
+        assert result.statistic == pytest.approx(reference.statistic, rel=1e-12)
+        assert (result.m, result.n) == (12, 18)
+    swapped = rise_test_from_ranks(ranks, np.where(mask, "x", "a"))  # now the other group is first
+    assert swapped.statistic == pytest.approx(reference.statistic, rel=1e-12)
+    assert (swapped.m, swapped.n) == (18, 12)

@@ -5,7 +5,12 @@ testing", COLT 2023 (arXiv 2112.12948).
 """
 
 from methodzoo.graphrank.config import RiseConfig
-from methodzoo.graphrank.graphs import SimilarityGraph, kmst_graph, knn_graph_from_distances
+from methodzoo.graphrank.graphs import (
+    METRIC_NAMES,
+    SimilarityGraph,
+    kmst_graph,
+    knn_graph_from_distances,
+)
 from methodzoo.graphrank.ranks import adjacency, graph_induced_rank, overall_rank
 from methodzoo.graphrank.rise import (
     RISE,
@@ -22,6 +27,7 @@ from methodzoo.graphrank.statistic import (
     rank_sums,
     rise_test_from_ranks,
 )
+from methodzoo.graphrank.storage import SavedRanks, load_ranks, save_ranks
 
 __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     # configuration
@@ -36,6 +42,10 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "rank_matrix",
     "graph_induced_ranks",
     "overall_ranks",
+    "save_ranks",
+    "load_ranks",
+    "SavedRanks",
+    "METRIC_NAMES",
     # building blocks
     "SimilarityGraph",
     "knn_graph_from_distances",

@@ -24,7 +24,8 @@ class RiseConfig(Config):
     rank: RankType = field(default="graph", metadata={"help": "graph-induced (R^g) or overall (R^o) rank"})
     graph: GraphType = field(default="knn", metadata={"help": "similarity graph: k-NN graph or k-MST"})
     symmetrize: Literal["sum", "max"] = field(
-        default="sum", metadata={"help": "k-NN graph-induced rank: R = R_dir + R_dir^T (sum) or max"})
+        default="max", metadata={"help": "k-NN graph-induced rank: max(R_dir, R_dir^T), the paper's count over "
+                                         "the undirected l-NN graphs (max), or R_dir + R_dir^T (sum)"})
     ties: Literal["average", "stable"] = field(
         default="average", metadata={"help": "overall rank: equal similarities share the average rank, "
                                              "or get distinct ranks, lower (i, j) ranked more similar"})

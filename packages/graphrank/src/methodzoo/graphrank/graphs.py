@@ -73,20 +73,53 @@ def _finite(array: np.ndarray, what: str) -> None:
         raise UserError(f"{what} contains NaN or infinite values")
 
 
+# SciPy ``cdist`` metrics that take real-valued points, and scikit-learn's aliases for three of them.
+SCIPY_METRICS = ("braycurtis", "canberra", "chebyshev", "cityblock", "correlation", "cosine", "euclidean",
+                 "jensenshannon", "mahalanobis", "minkowski", "seuclidean", "sqeuclidean", "dice", "hamming",
+                 "jaccard", "kulczynski1", "rogerstanimoto", "russellrao", "sokalmichener", "sokalsneath", "yule")
+METRIC_ALIASES = {"manhattan": "cityblock", "l1": "cityblock", "l2": "euclidean"}
+# Metrics that order neighbours exactly as the Euclidean distance does: the k-NN graph and both
+# ranks depend only on that order, so they take the blocked Euclidean search (never N × N).
+EUCLIDEAN_ORDER = ("euclidean", "sqeuclidean")
+METRIC_NAMES = tuple(sorted(SCIPY_METRICS + tuple(METRIC_ALIASES)))
+
+
+def resolve_metric(metric: Metric) -> Metric:
+    """The SciPy name of a metric name (aliases resolved), or the callable unchanged."""
+    if callable(metric):
+        return metric
+    name = METRIC_ALIASES.get(metric, metric)
+    if name not in SCIPY_METRICS:
+        raise UserError(f"unknown metric {metric!r}; use one of {', '.join(METRIC_NAMES)}, a callable, "
+                        "'precomputed' (a distance matrix) or 'similarity' (a similarity matrix)")
+    return name
+
+
 def as_matrix(matrix: object, *, kind: Literal["distance", "similarity"]) -> np.ndarray:
-    """Check a precomputed (N, N) matrix and return it as float64 distances (−S for a similarity)."""
+    """Check a precomputed (N, N) matrix and return it as float64 distances (−S for a similarity),
+    diagonal set to +inf.
+
+    Checked: dense, square, every entry finite, symmetric; a distance matrix also non-negative
+    with a zero diagonal. The caller's array is never modified.
+    """
     if hasattr(matrix, "toarray"):
         raise UserError(f"a precomputed {kind} matrix must be dense (all pairs); got a sparse matrix")
     array = np.asarray(matrix, dtype=np.float64)
     if array.ndim != 2 or array.shape[0] != array.shape[1]:
         raise UserError(f"a precomputed {kind} matrix must be square (N, N), got shape {array.shape}")
+    _finite(array, f"the {kind} matrix")
     off_diagonal = ~np.eye(array.shape[0], dtype=bool)
-    _finite(array[off_diagonal], f"the {kind} matrix")
     scale = max(1.0, float(np.abs(array[off_diagonal]).max(initial=0.0)))
     if not np.allclose(array, array.T, rtol=0.0, atol=1e-10 * scale):
         raise UserError(f"the {kind} matrix must be symmetric")
-    if kind == "distance" and np.any(array[off_diagonal] < 0):
-        raise UserError("a distance matrix must be non-negative (pass metric='similarity' for similarities)")
+    if kind == "distance":
+        if np.any(array[off_diagonal] < 0):
+            raise UserError("a distance matrix must be non-negative (pass a similarity matrix as "
+                            "metric='similarity' / --similarities)")
+        worst = float(np.abs(np.diag(array)).max(initial=0.0))
+        if worst > 1e-10 * scale:
+            raise UserError(f"a distance matrix must have a zero diagonal (d(i, i) = 0); the largest "
+                            f"|d(i, i)| is {worst:.3g}")
     distances = -array if kind == "similarity" else array.copy()
     np.fill_diagonal(distances, np.inf)
     return distances
@@ -94,6 +127,7 @@ def as_matrix(matrix: object, *, kind: Literal["distance", "similarity"]) -> np.
 
 def pairwise_distances(points: np.ndarray, metric: Metric) -> np.ndarray:
     """Dense (N, N) distances with ``metric`` (a SciPy name or a callable); diagonal set to +inf."""
+    metric = resolve_metric(metric)
     if callable(metric):
         distances = np.asarray(metric(points, points), dtype=np.float64)
         if distances.shape != (points.shape[0], points.shape[0]):
@@ -103,9 +137,14 @@ def pairwise_distances(points: np.ndarray, metric: Metric) -> np.ndarray:
     from scipy.spatial.distance import cdist
 
     try:
-        distances = cdist(points, points, metric=metric)
-    except ValueError as error:
-        raise UserError(f"unknown or unusable metric {metric!r}: {error}") from error
+        with np.errstate(invalid="ignore", divide="ignore"):
+            distances = cdist(points, points, metric=metric)
+    except (ValueError, np.linalg.LinAlgError) as error:
+        raise UserError(f"metric {metric!r} cannot be used on these data: {error}") from error
+    if not np.all(np.isfinite(distances)):
+        raise UserError(f"metric {metric!r} gives NaN or infinite distances on these data "
+                        "(e.g. 'correlation' or 'cosine' with a constant or all-zero row)")
+    np.fill_diagonal(distances, 0.0)  # rounding in e.g. 'correlation' can leave 1e-16 there
     return as_matrix(distances, kind="distance")
 
 

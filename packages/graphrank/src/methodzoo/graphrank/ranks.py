@@ -3,9 +3,13 @@
 Both are symmetric (N, N) ``scipy.sparse.csr_array`` with a zero diagonal and O(N·k) non-zeros.
 
 * Graph-induced rank R^g: over nested graphs G_1 ⊂ … ⊂ G_k, R^g_ij = Σ_{l=1..k} 1{(i,j) ∈ G_l},
-  i.e. an edge that first appears at level l gets k − l + 1 and a non-edge 0. The k-NN graph is
-  directed, so its ranks are symmetrised: ``"sum"`` gives R_dir + R_dirᵀ (default), ``"max"``
-  gives max(R_dir, R_dirᵀ). The k-MST's edges are undirected, so no choice arises.
+  i.e. an edge that first appears at level l gets k − l + 1 and a non-edge 0. The similarity
+  graphs of the paper are undirected (as in Chen & Friedman's edge-count tests it builds on):
+  {i, j} ∈ G_l when j is among i's l nearest neighbours *or* i among j's. With the directed
+  level-ranks R_dir (R_dir_ij = k − l + 1 when j is i's l-th neighbour), that membership count is
+  max(R_dir, R_dirᵀ): ``symmetrize="max"``, the default. ``"sum"`` (R_dir + R_dirᵀ, which counts
+  a mutual pair from both ends) is kept as an option. The k-MST's edges are undirected, so no
+  choice arises.
 * Overall rank R^o: the rank of the similarity of each undirected edge of G_k among all edges of
   G_k, the most similar edge getting the largest rank |G_k|; off-graph entries are 0. Ties:
   ``"average"`` (equal similarities share their mean rank; invariant to relabelling the points)
@@ -32,7 +36,7 @@ def _symmetric(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n: int) -
     return matrix
 
 
-def graph_induced_rank(graph: SimilarityGraph, *, symmetrize: Literal["sum", "max"] = "sum") -> sparse.csr_array:
+def graph_induced_rank(graph: SimilarityGraph, *, symmetrize: Literal["sum", "max"] = "max") -> sparse.csr_array:
     """R^g of a :class:`~methodzoo.graphrank.graphs.SimilarityGraph`: level l ↦ k − l + 1."""
     n, k = graph.n, graph.k
     weight = (k - graph.level + 1).astype(np.float64)  # (E,)
@@ -83,7 +87,7 @@ def adjacency(graph: SimilarityGraph) -> sparse.csr_array:
 
 
 def rank_matrix_of_graph(graph: SimilarityGraph, rank: Literal["graph", "overall"], *,
-                         symmetrize: Literal["sum", "max"] = "sum",
+                         symmetrize: Literal["sum", "max"] = "max",
                          ties: Literal["average", "stable"] = "average") -> sparse.csr_array:
     """R^g or R^o of ``graph``."""
     if rank == "graph":

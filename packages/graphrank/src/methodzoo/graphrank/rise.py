@@ -2,8 +2,8 @@
 
 :class:`RISE` runs the paper's pipeline as overridable, paper-named steps:
 
-1. :meth:`RISE.pool` — pool X (m, d) and Y (n, d) into Z (N, d) with labels, or take a
-   precomputed (N, N) distance / similarity matrix with labels;
+1. :meth:`RISE.pool` — pool X (m, d) and Y (n, d) into Z (N, d) with labels, or take one pooled
+   sample (points, or a precomputed (N, N) distance / similarity matrix) with a group vector;
 2. :meth:`RISE.build_graph` — the similarity graph G_k (k-NN graph or k-MST);
 3. :meth:`RISE.compute_ranks` — R^g or R^o on G_k (Section 2);
 4. :meth:`RISE.compute_test` — U = (U_x, U_y), exact permutation moments, T and p-values
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -22,12 +23,14 @@ from scipy import sparse
 
 from methodzoo.graphrank.config import RiseConfig
 from methodzoo.graphrank.graphs import (
+    EUCLIDEAN_ORDER,
     Metric,
     PooledData,
     SimilarityGraph,
     as_matrix,
     build_graph,
     pairwise_distances,
+    resolve_metric,
 )
 from methodzoo.graphrank.ranks import rank_matrix_of_graph
 from methodzoo.graphrank.statistic import MIN_SAMPLE, RiseResult, as_labels, rise_test_from_ranks
@@ -63,15 +66,13 @@ class RISE:
     def pool(self, x: Any, y: Any, metric: Metric) -> tuple[PooledData, np.ndarray]:
         """Pooled data and the (N,) label mask of the first sample.
 
-        ``metric="euclidean"`` keeps points for the blocked k-NN search; another SciPy metric name
-        or a callable builds a dense distance matrix; ``"precomputed"`` / ``"similarity"`` read
-        ``x`` as an (N, N) distance / similarity matrix and ``y`` as the labels.
+        ``metric="euclidean"`` (or ``"sqeuclidean"``/``"l2"``, which order neighbours alike)
+        keeps points for the blocked k-NN search; another SciPy metric name or a callable builds
+        a dense distance matrix; ``"precomputed"`` / ``"similarity"`` read ``x`` as an (N, N)
+        distance / similarity matrix and ``y`` as the group vector.
         """
         if isinstance(metric, str) and metric in PRECOMPUTED:
-            kind: Literal["distance", "similarity"] = "distance" if metric == "precomputed" else "similarity"
-            distances = as_matrix(x, kind=kind)
-            labels = as_labels(y, distances.shape[0])
-            return PooledData(points=None, distances=distances), labels
+            return self.pool_labelled(x, y, metric)
         x_points, y_points = _as_points(x, "x"), _as_points(y, "y")
         if x_points.shape[1] != y_points.shape[1]:
             raise UserError(f"x and y must have the same number of features, got "
@@ -79,9 +80,24 @@ class RISE:
         pooled = np.concatenate([x_points, y_points])  # (N, d), first m rows are X
         labels = np.zeros(pooled.shape[0], dtype=bool)
         labels[: x_points.shape[0]] = True
-        if metric == "euclidean":
-            return PooledData(points=pooled, distances=None), labels
-        return PooledData(points=None, distances=pairwise_distances(pooled, metric)), labels
+        return self._pooled_points(pooled, metric), labels
+
+    def pool_labelled(self, z: Any, labels: Any, metric: Metric) -> tuple[PooledData, np.ndarray]:
+        """One pooled sample ``z`` — points (N, d), or an (N, N) matrix when ``metric`` is
+        ``"precomputed"`` / ``"similarity"`` — with a group vector ``labels`` (N,)."""
+        if isinstance(metric, str) and metric in PRECOMPUTED:
+            kind: Literal["distance", "similarity"] = "distance" if metric == "precomputed" else "similarity"
+            data = PooledData(points=None, distances=as_matrix(z, kind=kind))
+        else:
+            data = self._pooled_points(_as_points(z, "the pooled sample"), metric)
+        return data, as_labels(labels, data.n)
+
+    @staticmethod
+    def _pooled_points(points: np.ndarray, metric: Metric) -> PooledData:
+        metric = resolve_metric(metric)
+        if isinstance(metric, str) and metric in EUCLIDEAN_ORDER:
+            return PooledData(points=points, distances=None)
+        return PooledData(points=None, distances=pairwise_distances(points, metric))
 
     # ----- step 2 -------------------------------------------------------------------------------
     def build_graph(self, data: PooledData) -> SimilarityGraph:
@@ -100,12 +116,15 @@ class RISE:
 
     # ----- step 4 -------------------------------------------------------------------------------
     def compute_test(self, ranks: sparse.csr_array, labels: np.ndarray, *, permutations: int,
-                     generator: Any) -> RiseResult:
-        """T = (U − μ)ᵀ Σ⁻¹ (U − μ) with the exact permutation moments; χ²₂ and permutation p."""
+                     generator: Any, strata: Any = None) -> RiseResult:
+        """T = (U − μ)ᵀ Σ⁻¹ (U − μ) with the exact permutation moments; χ²₂ and permutation p.
+        With ``strata``: permutations within strata and their Monte Carlo moments."""
         c = self.config
         options = {"k": c.k, "rank": c.rank, "graph": c.graph}
+        if c.rank == "graph" and c.graph == "knn":
+            options["symmetrize"] = c.symmetrize
         return rise_test_from_ranks(ranks, labels, permutations=permutations, generator=generator,
-                                    small_sample=c.small_sample, options=options)
+                                    small_sample=c.small_sample, options=options, strata=strata)
 
     # ----- verbs --------------------------------------------------------------------------------
     def ranks(self, x: Any, y: Any = None, *, metric: Metric = "euclidean") -> sparse.csr_array:
@@ -113,14 +132,28 @@ class RISE:
         data = self._pool_any(x, y, metric)
         return self.compute_ranks(self.build_graph(data))
 
-    def test(self, x: Any, y: Any, *, metric: Metric = "euclidean", permutations: int | None = None,
-             generator: Any = None) -> RiseResult:
-        """Run the test on samples ``x`` (m, d) and ``y`` (n, d), or on a precomputed matrix ``x``
-        with labels ``y`` when ``metric`` is ``"precomputed"`` or ``"similarity"``."""
-        data, labels = self.pool(x, y, metric)
-        ranks = self.compute_ranks(self.build_graph(data))
+    def test(self, x: Any, y: Any = None, *, labels: Any = None, metric: Metric = "euclidean",
+             permutations: int | None = None, generator: Any = None, strata: Any = None) -> RiseResult:
+        """Run the test on samples ``x`` (m, d) and ``y`` (n, d); or on one pooled sample ``x``
+        with a group vector ``labels`` (N,); or on a precomputed matrix ``x`` with the group
+        vector as ``y`` or ``labels`` when ``metric`` is ``"precomputed"`` or ``"similarity"``.
+
+        ``strata`` (N,): permute labels only within strata (needs permutations). The result keeps
+        the graph, the rank matrix and the labels (``.graph``, ``.ranks``, ``.labels``).
+        """
+        if labels is not None:
+            if y is not None:
+                raise UserError("pass either a second sample y or labels for one pooled sample, not both")
+            data, mask = self.pool_labelled(x, labels, metric)
+        else:
+            if y is None:
+                raise UserError("pass a second sample y, or labels (N,) for the pooled sample x")
+            data, mask = self.pool(x, y, metric)
+        graph = self.build_graph(data)
+        ranks = self.compute_ranks(graph)
         perms = self.config.permutations if permutations is None else permutations
-        return self.compute_test(ranks, labels, permutations=perms, generator=generator)
+        result = self.compute_test(ranks, mask, permutations=perms, generator=generator, strata=strata)
+        return dataclasses.replace(result, graph=graph)
 
     def _pool_any(self, x: Any, y: Any, metric: Metric) -> PooledData:
         if isinstance(metric, str) and metric in PRECOMPUTED:
@@ -128,24 +161,24 @@ class RISE:
             return PooledData(points=None, distances=as_matrix(x, kind=kind))
         if y is not None:
             return self.pool(x, y, metric)[0]
-        points = _as_points(x, "x")
-        if metric == "euclidean":
-            return PooledData(points=points, distances=None)
-        return PooledData(points=None, distances=pairwise_distances(points, metric))
+        return self._pooled_points(_as_points(x, "x"), metric)
 
 
-def rise_test(x: Any, y: Any, *, k: int = 10, rank: Literal["graph", "overall"] = "graph",
-              graph: Literal["knn", "mst"] = "knn", metric: Metric = "euclidean",
-              permutations: int = 0, generator: Any = None, **options: Any) -> RiseResult:
+def rise_test(x: Any, y: Any = None, *, labels: Any = None, k: int = 10,
+              rank: Literal["graph", "overall"] = "graph", graph: Literal["knn", "mst"] = "knn",
+              metric: Metric = "euclidean", permutations: int = 0, generator: Any = None,
+              strata: Any = None, **options: Any) -> RiseResult:
     """RISE two-sample test (Zhou & Chen, COLT 2023): are ``x`` (m, d) and ``y`` (n, d) drawn from
     the same distribution?
 
-    ``metric``: ``"euclidean"`` (default; blocked k-NN search, never N × N for the k-NN graph),
-    any SciPy ``cdist`` name or a callable ``f(a, b) -> distances`` (dense), or
-    ``"precomputed"`` / ``"similarity"``: then ``x`` is the (N, N) distance / similarity matrix of
-    the pooled sample and ``y`` the boolean (N,) mask of the first sample. Further
-    :class:`RiseConfig` fields (``symmetrize``, ``ties``, ``small_sample``, ``precision``,
-    ``device``) pass through ``options``.
+    Inputs: two samples ``x``, ``y``; or one pooled sample ``x`` (N, d) with a group vector
+    ``labels`` (N,) (booleans, 0/1, or any two values); or, with ``metric="precomputed"`` /
+    ``"similarity"``, an (N, N) distance / similarity matrix ``x`` with the group vector as ``y``
+    or ``labels``. ``metric``: ``"euclidean"`` (default; blocked k-NN search, never N × N for the
+    k-NN graph), any SciPy ``cdist`` name (``graphs.METRIC_NAMES``) or a callable
+    ``f(a, b) -> distances`` (dense). ``strata`` (N,): stratified permutations (needs
+    ``permutations``). Further :class:`RiseConfig` fields (``symmetrize``, ``ties``,
+    ``small_sample``, ``precision``, ``device``) pass through ``options``.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -154,7 +187,7 @@ def rise_test(x: Any, y: Any, *, k: int = 10, rank: Literal["graph", "overall"] 
     True
     """
     config = RiseConfig(k=k, rank=rank, graph=graph, permutations=permutations, **options)
-    return RISE(config).test(x, y, metric=metric, generator=generator)
+    return RISE(config).test(x, y, labels=labels, metric=metric, generator=generator, strata=strata)
 
 
 def rank_matrix(x: Any, y: Any = None, *, k: int = 10, rank: Literal["graph", "overall"] = "graph",

@@ -58,13 +58,18 @@ class RiseResult:
     """Result of a RISE test. Unpacks like hyppo's ``(stat, pvalue)``.
 
     ``pvalue`` is the permutation p-value when ``permutations > 0``, else the asymptotic χ²₂ one;
-    both are kept in ``pvalue_asymptotic`` and ``pvalue_permutation``. ``ranks`` is the rank
-    matrix used (sparse), for diagnostics; it is left out of :meth:`to_dict`.
+    both are kept in ``pvalue_asymptotic`` and ``pvalue_permutation``. With ``strata`` the
+    permutations are within strata, ``mean``/``covariance`` are their Monte Carlo moments and
+    ``pvalue_asymptotic`` is None (no χ² limit is claimed under that null). ``ranks`` (the sparse
+    rank matrix used), ``graph`` (the :class:`~methodzoo.graphrank.graphs.SimilarityGraph`, when
+    the test built one) and ``labels`` (the boolean mask of the first sample) are kept for
+    diagnostics and :func:`~methodzoo.graphrank.storage.save_ranks`; they are left out of
+    :meth:`to_dict`.
     """
 
     statistic: float
     pvalue: float
-    pvalue_asymptotic: float
+    pvalue_asymptotic: float | None
     pvalue_permutation: float | None
     u: tuple[float, float]
     mean: tuple[float, float]
@@ -74,6 +79,8 @@ class RiseResult:
     permutations: int
     options: dict[str, Any] = field(default_factory=dict)
     ranks: Any = field(default=None, repr=False, compare=False)
+    graph: Any = field(default=None, repr=False, compare=False)
+    labels: Any = field(default=None, repr=False, compare=False)
 
     @property
     def stat(self) -> float:
@@ -94,7 +101,9 @@ class RiseResult:
 
 def as_rank_matrix(ranks: Any) -> sparse.csr_array:
     """Check a user rank matrix (dense or sparse, square, symmetric, finite); drop its diagonal."""
-    matrix = sparse.csr_array(ranks, dtype=np.float64) if sparse.issparse(ranks) else None
+    # csr_array(a_csr) shares the caller's arrays; copy so setdiag / eliminate_zeros below never
+    # reach back into the user's matrix.
+    matrix = sparse.csr_array(ranks, dtype=np.float64, copy=True) if sparse.issparse(ranks) else None
     if matrix is None:
         dense = np.asarray(ranks, dtype=np.float64)
         if dense.ndim != 2:
@@ -114,14 +123,27 @@ def as_rank_matrix(ranks: Any) -> sparse.csr_array:
 
 
 def as_labels(labels: Any, n: int) -> np.ndarray:
-    """Boolean (N,) mask of the first sample, from booleans or 0/1 values."""
+    """Boolean (N,) mask of the first sample from a group vector over the pooled sample.
+
+    Booleans: True marks the first sample. 0/1 values: 1 marks it. Any other vector with exactly
+    two distinct values (strings, integers, ...): the smaller value in sorted order marks it.
+    The statistic is symmetric in the two samples, so the choice only decides which is reported
+    as m.
+    """
     array = np.asarray(labels)
     if array.ndim != 1 or array.shape[0] != n:
         raise UserError(f"labels must be a 1-D array of length N = {n}, got shape {array.shape}")
     if array.dtype != bool:
-        if not np.all(np.isin(array, (0, 1))):
-            raise UserError("labels must be booleans (True marks the first sample) or 0/1 values")
-        array = array.astype(bool)
+        try:
+            values = np.unique(array)
+        except TypeError as error:
+            raise UserError(f"labels must be one comparable type (all numbers or all strings): {error}") from error
+        if values.shape[0] != 2 or (array.dtype.kind == "f" and np.isnan(values).any()):
+            shown = ", ".join(repr(v) for v in values[:5].tolist())
+            raise UserError(f"labels must take exactly two values, one per sample; got {values.shape[0]} "
+                            f"distinct values ({shown}{', ...' if values.shape[0] > 5 else ''})")
+        first = 1 if set(values.tolist()) == {0, 1} else values[0]
+        array = array == first
     m = int(array.sum())
     if min(m, n - m) < MIN_SAMPLE:
         raise UserError(f"each sample needs at least {MIN_SAMPLE} observations, got m = {m}, n = {n - m}")
@@ -202,14 +224,18 @@ def permutation_pvalue(observed: float, simulated: np.ndarray) -> float:
 
 def rise_test_from_ranks(ranks: Any, labels: Any, *, permutations: int = 0,
                          generator: Any = None, small_sample: int = 30,
-                         options: dict[str, Any] | None = None) -> RiseResult:
-    """The RISE test for a given symmetric rank matrix ``ranks`` (N, N) and boolean ``labels`` (N,)
-    (True marks the first sample, of size m).
+                         options: dict[str, Any] | None = None, strata: Any = None) -> RiseResult:
+    """The RISE test for a given symmetric rank matrix ``ranks`` (N, N) and a group vector
+    ``labels`` (N,) over the pooled sample (see :func:`as_labels`: booleans, 0/1, or any two
+    values).
 
     Returns T, its asymptotic χ²₂ p-value, and with ``permutations > 0`` the permutation p-value
     (1 + #{T* ≥ T}) / (1 + P) from relabellings drawn with ``generator`` (int seed, NumPy or torch
     generator). Warns (:class:`SmallSampleWarning`) when min(m, n) < ``small_sample`` and no
     permutations are asked for.
+
+    ``strata`` (N,), any stratum names: permute labels only within strata
+    (:mod:`methodzoo.graphrank.stratified`); needs ``permutations > 0``.
     """
     from methodzoo.shared.seed import numpy_rng
 
@@ -219,6 +245,8 @@ def rise_test_from_ranks(ranks: Any, labels: Any, *, permutations: int = 0,
         raise UserError(f"permutations must be >= 0, got {permutations}")
     m = int(mask.sum())
     n = mask.shape[0] - m
+    if strata is not None:
+        return _stratified_test(matrix, mask, strata, permutations, numpy_rng(generator), options)
     if permutations == 0 and min(m, n) < small_sample:
         warnings.warn(f"min(m, n) = {min(m, n)} < {small_sample}: the chi-square approximation of "
                       "RISE is slightly liberal for small samples; pass permutations=... (e.g. 1000) "
@@ -231,11 +259,34 @@ def rise_test_from_ranks(ranks: Any, labels: Any, *, permutations: int = 0,
     if permutations > 0:
         simulated = permutation_statistics(matrix, mask, moments, permutations, numpy_rng(generator))
         pvalue_permutation = permutation_pvalue(statistic, simulated)
-    cov = moments.covariance
+    return _result(statistic, pvalue_asymptotic, pvalue_permutation, u, moments.mean, moments.covariance,
+                   mask, permutations, options, matrix)
+
+
+def _stratified_test(matrix: sparse.csr_array, mask: np.ndarray, strata: Any, permutations: int,
+                     rng: np.random.Generator, options: dict[str, Any] | None) -> RiseResult:
+    from methodzoo.graphrank.stratified import as_strata, stratified_statistics
+
+    if permutations == 0:
+        raise UserError("a stratified test needs permutations > 0 (e.g. 999): its null is the "
+                        "within-stratum permutation distribution, which has no chi-square limit here")
+    codes = as_strata(strata, mask)
+    u, mean, covariance, statistics = stratified_statistics(matrix, mask, codes, permutations, rng)
+    pvalue = permutation_pvalue(float(statistics[0]), statistics[1:])
+    extra = {**(options or {}), "strata": int(codes.max()) + 1}
+    return _result(float(statistics[0]), None, pvalue, u, mean, covariance, mask, permutations, extra, matrix)
+
+
+def _result(statistic: float, pvalue_asymptotic: float | None, pvalue_permutation: float | None,
+            u: np.ndarray, mean: np.ndarray, cov: np.ndarray, mask: np.ndarray, permutations: int,
+            options: dict[str, Any] | None, matrix: sparse.csr_array) -> RiseResult:
+    m = int(mask.sum())
+    pvalue = pvalue_permutation if pvalue_permutation is not None else pvalue_asymptotic
+    assert pvalue is not None
     return RiseResult(
-        statistic=statistic,
-        pvalue=pvalue_permutation if pvalue_permutation is not None else pvalue_asymptotic,
+        statistic=statistic, pvalue=pvalue,
         pvalue_asymptotic=pvalue_asymptotic, pvalue_permutation=pvalue_permutation,
-        u=(float(u[0]), float(u[1])), mean=(float(moments.mean[0]), float(moments.mean[1])),
+        u=(float(u[0]), float(u[1])), mean=(float(mean[0]), float(mean[1])),
         covariance=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
-        m=m, n=n, permutations=permutations, options=dict(options or {}), ranks=matrix)
+        m=m, n=mask.shape[0] - m, permutations=permutations, options=dict(options or {}), ranks=matrix,
+        labels=mask)
