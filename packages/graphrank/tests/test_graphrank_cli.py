@@ -77,3 +77,103 @@ def test_bad_input_is_one_line_and_exit_2(files: dict[str, Path], capsys: pytest
     error_lines = [line for line in err.splitlines() if line.startswith("methodzoo: error")]
     assert len(error_lines) == 1 and message in error_lines[0]
     assert "Traceback" not in err
+
+
+@pytest.fixture
+def pooled_files(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(1)
+    points = np.concatenate([rng.normal(size=(30, 4)), 1.4 * rng.normal(size=(34, 4))])  # (64, 4)
+    groups = np.where(np.arange(64) < 30, "case", "control")  # "case" sorts first: the first sample
+    distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    paths = {name: tmp_path / name for name in ("points.npy", "labels.txt", "labels.npy", "d.npy", "s.csv",
+                                                "strata.txt", "asym.npy", "diag.npy", "inf.npy", "short.txt",
+                                                "rect.npy")}
+    np.save(paths["points.npy"], points)
+    paths["labels.txt"].write_text("\n".join(groups) + "\n")
+    np.save(paths["labels.npy"], np.arange(64) < 30)
+    np.save(paths["d.npy"], distances)
+    np.savetxt(paths["s.csv"], np.exp(-distances), delimiter=",")
+    paths["strata.txt"].write_text("\n".join(str(i % 2) for i in range(64)) + "\n")
+    asymmetric = distances.copy()
+    asymmetric[0, 1] += 1.0
+    np.save(paths["asym.npy"], asymmetric)
+    np.save(paths["diag.npy"], distances + np.eye(64))
+    infinite = distances.copy()
+    infinite[2, 3] = infinite[3, 2] = np.inf
+    np.save(paths["inf.npy"], infinite)
+    paths["short.txt"].write_text("\n".join(groups[:60]) + "\n")
+    np.save(paths["rect.npy"], distances[:, :60])
+    return paths
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main(["graphrank", "test", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_pooled_inputs_matrices_and_metric_match_the_api(pooled_files: dict[str, Path],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    f = {name: str(path) for name, path in pooled_files.items()}
+    points = np.load(f["points.npy"])
+    labels = np.arange(64) < 30
+    expected = rise_test(points[:30], points[30:], k=5)
+    for argv in (["--data", f["points.npy"], "--labels", f["labels.txt"]],
+                 ["--data", f["points.npy"], "--labels", f["labels.npy"]],
+                 ["--distances", f["d.npy"], "--labels", f["labels.txt"]],
+                 ["--similarities", f["s.csv"], "--labels", f["labels.npy"]]):
+        printed = run_json([*argv, "--k", "5"], capsys)
+        assert printed["statistic"] == pytest.approx(expected.statistic, rel=1e-9), argv
+        assert (printed["m"], printed["n"]) == (30, 34)
+    printed = run_json(["--data", f["points.npy"], "--labels", f["labels.txt"], "--metric", "cosine",
+                        "--k", "5"], capsys)
+    assert printed["metric"] == "cosine"
+    assert printed["statistic"] == pytest.approx(rise_test(points, labels=labels, k=5, metric="cosine").statistic,
+                                                 rel=1e-9)
+
+
+def test_strata_and_saved_ranks(pooled_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                tmp_path: Path) -> None:
+    from methodzoo.graphrank import load_ranks
+
+    f = {name: str(path) for name, path in pooled_files.items()}
+    out = tmp_path / "ranks.npz"
+    printed = run_json(["--distances", f["d.npy"], "--labels", f["labels.txt"], "--strata", f["strata.txt"],
+                        "--permutations", "99", "--save-ranks", str(out), "--k", "5"], capsys)
+    expected = rise_test(np.load(f["d.npy"]), labels=np.arange(64) < 30, metric="precomputed", k=5,
+                         strata=np.arange(64) % 2, permutations=99, generator=0)
+    assert printed["strata"] == 2 and printed["pvalue_asymptotic"] is None
+    assert printed["pvalue_permutation"] == pytest.approx(expected.pvalue_permutation)
+    saved = load_ranks(printed["ranks_file"])
+    assert (saved.ranks != expected.ranks).nnz == 0 and saved.graph is not None
+    assert main(["graphrank", "test", "--distances", f["d.npy"], "--labels", f["labels.txt"], "--strata",
+                 f["strata.txt"], "--permutations", "99"]) == 0
+    assert "within 2 strata" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--distances", "asym.npy", "--labels", "labels.txt"], "symmetric"),
+        (["--distances", "diag.npy", "--labels", "labels.txt"], "zero diagonal"),
+        (["--distances", "inf.npy", "--labels", "labels.txt"], "infinite"),
+        (["--distances", "rect.npy", "--labels", "labels.txt"], "square"),
+        (["--distances", "d.npy", "--labels", "short.txt"], "--labels has 60 entries but --distances has 64"),
+        (["--distances", "d.npy"], "needs --labels"),
+        (["--distances", "d.npy", "--labels", "labels.txt", "--metric", "cosine"], "does not apply"),
+        (["--data", "points.npy", "--labels", "labels.txt", "--metric", "manhatan"], "unknown metric"),
+        (["--data", "points.npy", "--distances", "d.npy", "--labels", "labels.txt"], "exactly one of"),
+        (["--distances", "d.npy", "--labels", "labels.txt", "--strata", "strata.txt"], "needs permutations"),
+        (["--distances", "d.npy", "--labels", "labels.txt", "--save-ranks", "ranks.txt"], ".npz"),
+        (["--distances", "d.npy", "--labels", "strata.txt", "--strata", "strata.txt", "--permutations", "9"],
+         "both samples"),
+    ],
+)
+def test_bad_pooled_input_is_one_line_and_exit_2(pooled_files: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                                 argv: list[str], message: str) -> None:
+    resolved = [str(pooled_files[a]) if a in pooled_files else a for a in argv]
+    code = main(["graphrank", "test", *resolved])
+    err = capsys.readouterr().err
+    assert code == 2
+    error_lines = [line for line in err.splitlines() if line.startswith("methodzoo: error")]
+    assert len(error_lines) == 1 and message in error_lines[0], err
+    assert "Traceback" not in err
