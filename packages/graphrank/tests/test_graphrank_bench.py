@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from methodzoo.graphrank import rise_test
 from methodzoo.graphrank.bench import our_pvalues, simulate
@@ -80,12 +81,36 @@ def test_verdicts_follow_the_targets() -> None:
         return {**dict.fromkeys(OURS, ours), **dict.fromkeys(PEERS, peers)}
 
     rates = {"null d=100": cell(0.05, 0.05), "scale d=100": cell(0.6, 0.3), "mixture d=100": cell(0.5, 0.0)}
-    timing = [{"N": 10000, "rise_seconds": 2.0, "speedup_vs_energy_perm1000": 40.0}]
-    size, power, speed = verdicts(rates, timing)
-    assert size.held and power.held and speed.held
+    timing = [{"N": 10000, "rise_seconds": 2.0, "speedup_vs_energy_perm1000": 40.0, "speedup_like_for_like": 30.0,
+               "rise_seconds_like_for_like": 2.0, "energy_default_seconds_like_for_like": 60.0,
+               "like_for_like_rounds": 2}]
+    size, power, like, extrapolated = verdicts(rates, timing)
+    assert size.held and power.held and like.held and extrapolated.held
     assert power.ratio == pytest.approx(2.0)  # the peers' zero power on the mixture gives no ratio
-    assert speed.ratio == pytest.approx(2.0)
+    assert like.ratio == pytest.approx(1.5) and extrapolated.ratio == pytest.approx(2.0)
+    assert "extrapolated" in extrapolated.claim and "like for like" in like.claim
     rates["null d=100"]["RISE Ro-MST"] = 0.08
     rates["scale d=100"]["RISE Rg-NN"] = 0.2
-    size, power, _ = verdicts(rates, [{**timing[0], "speedup_vs_energy_perm1000": 10.0}])
-    assert size.held is False and power.held is False
+    size, power, like, _ = verdicts(rates, [{**timing[0], "speedup_like_for_like": 5.0}])
+    assert size.held is False and power.held is False and like.held is False
+
+
+def test_gaussian_mmd_matches_its_definition_and_is_calibrated() -> None:
+    from methodzoo.graphrank.bench import mmd_gaussian_pvalue, mmd_gaussian_statistics
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=(9, 3)) + 0.3
+    pooled = np.concatenate([x, y])
+    distances = np.linalg.norm(pooled[:, None] - pooled[None], axis=-1)
+    sigma = np.median(distances[~np.eye(21, dtype=bool)])
+
+    def k(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.exp(-np.sum((a - b) ** 2) / (2 * sigma ** 2)))
+
+    xx = sum(k(a, b) for i, a in enumerate(x) for j, b in enumerate(x) if i != j) / (12 * 11)
+    yy = sum(k(a, b) for i, a in enumerate(y) for j, b in enumerate(y) if i != j) / (9 * 8)
+    xy = sum(k(a, b) for a in x for b in y) / (12 * 9)
+    assert mmd_gaussian_statistics(x, y, 5, rng)[0] == pytest.approx(xx + yy - 2 * xy, rel=1e-10)
+    null = [mmd_gaussian_pvalue(rng.normal(size=(20, 5)), rng.normal(size=(20, 5)), 99, rng) for _ in range(200)]
+    assert stats.kstest(null, "uniform").pvalue > 0.001
+    assert mmd_gaussian_pvalue(rng.normal(size=(30, 5)), rng.normal(size=(30, 5)) + 1.0, 99, rng) < 0.02
