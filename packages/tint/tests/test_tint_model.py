@@ -28,6 +28,7 @@ from methodzoo.tint import (
     simulate_one_step,
     tint_parameter_count,
     true_gradient_step,
+    unstack_rows,
 )
 
 V, T = 40, 12
@@ -224,3 +225,56 @@ def test_clear_errors():
                                        vocab_size=V, do_layer_norm_before=False, word_embed_proj_dim=8))
     with pytest.raises(UserError, match="post-LN"):
         build_tint(post_ln)
+
+
+def _float64_initialised(model):
+    """Perturb every weight by float64 noise so that no weight is representable in float32."""
+    model = model.double()
+    generator = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1e-3 * torch.randn(p.shape, generator=generator, dtype=torch.float64))
+    return model
+
+
+@pytest.mark.parametrize("factory", [gpt2, opt])
+def test_float64_auxiliary_keeps_float64_precision(factory):
+    """Regression: build_tint once rounded the weights (and the construction) to float32 before
+    moving to float64, so a float64 TinT differed from its float64 auxiliary by ~1e-8. The gates are
+    sharpened (tanh(20) = 1 - 8e-18) because the paper's tanh(10) = 1 - 4e-9 alone leaves ~1e-8."""
+    aux = _float64_initialised(factory())
+    ids = _ids(9)
+    config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2, gate_scale=20.0)
+    tint = build_tint(aux, config)
+    assert all(p.dtype == torch.float64 for p in tint.parameters())
+    with torch.no_grad():
+        out = tint.simulate(ids)
+        expected = aux(ids).logits
+    assert (out.logits_before - expected).abs().max() < 1e-11
+    reference = simulate_one_step(aux, ids, config)
+    assert (out.logits_after - out.logits_before).abs().max() > 1e-2
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-9
+
+
+@pytest.mark.parametrize("factory", [gpt2, opt, llama])
+def test_query_and_key_weights_bit_identical_after_step(factory):
+    """Stop-gradient through the attention scores: W_Q, W_K (and the LayerNorm gains under the
+    bias-only update) leave the internal step bit for bit, while W_V moves."""
+    aux = factory()
+    ids = _ids(10)
+    tint = build_tint(aux, TinTConfig(rows_per_prefix=2, learning_rate=1e-2))
+    with torch.no_grad():
+        out = tint.simulate(ids)
+    D, S = tint.dims.D, tint.dims.S
+    for layer in range(tint.spec.n_layers):
+        for name in ("q", "k"):
+            before = tint.prefixes[f"l{layer}_{name}"].expand_as(out.prefixes[f"l{layer}_{name}"])
+            assert torch.equal(out.prefixes[f"l{layer}_{name}"], before)
+        for norm in ("norm1", "norm2"):
+            gain_after, _ = unstack_rows(out.prefixes[f"l{layer}_{norm}"], D, S)
+            gain_before, _ = unstack_rows(tint.prefixes[f"l{layer}_{norm}"], D, S)
+            assert torch.equal(gain_after, gain_before.expand_as(gain_after))
+        value = f"l{layer}_v"
+        assert not torch.equal(out.prefixes[value], tint.prefixes[value].expand_as(out.prefixes[value]))
+    names = tint.simulated_updates(out)
+    assert not any(n.endswith((".q.weight", ".k.weight", ".q.bias", ".k.bias")) for n in names)

@@ -13,6 +13,8 @@ Steps 1-3 repeat ``n_forward_backward`` times.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
@@ -425,6 +427,19 @@ def build_tint(aux_model: nn.Module, config: TinTConfig | None = None) -> TinT:
     if dtype not in (torch.float32, torch.float64):
         raise UserError(f"the auxiliary model is {dtype}; TinT's finite-difference backward "
                         "(eps = 1e-3) needs float32 or float64: convert it with .float()")
-    with torch.no_grad():
-        model = TinT(spec, config, {k: v.detach().to("cpu", torch.float32) for k, v in weights.items()})
-    return model.to(device=device, dtype=dtype).eval()
+    # Build in the auxiliary's dtype: constructing in float32 and casting afterwards would round a
+    # float64 auxiliary's weights (and the construction's eps, 1/eps, -eta) to float32.
+    with torch.no_grad(), _default_dtype(dtype):
+        model = TinT(spec, config, {k: v.detach().to("cpu") for k, v in weights.items()})
+    return model.to(device=device).eval()
+
+
+@contextmanager
+def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Modules create their weights with the default dtype; set it for the construction only."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
