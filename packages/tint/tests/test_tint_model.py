@@ -278,3 +278,16 @@ def test_query_and_key_weights_bit_identical_after_step(factory):
         assert not torch.equal(out.prefixes[value], tint.prefixes[value].expand_as(out.prefixes[value]))
     names = tint.simulated_updates(out)
     assert not any(n.endswith((".q.weight", ".k.weight", ".q.bias", ".k.bias")) for n in names)
+
+
+def test_per_layer_cosines_cover_the_simulated_layers():
+    """Per-layer cosines to exact SGD: one per simulated layer; with one layer it is the overall one."""
+    from methodzoo.tint.evaluation import evaluate_tint
+
+    aux = gpt2(layers=2)
+    ids = _ids(12, batch=2)
+    both = evaluate_tint(aux, ids, TinTConfig(learning_rate=1e-2), reference_sequences=2)
+    assert len(both["cosine_vs_sgd_per_layer_mean"]) == 2
+    assert all(0.5 < c <= 1.0 + 1e-6 for c in both["cosine_vs_sgd_per_layer_min"])
+    top = evaluate_tint(aux, ids, TinTConfig(learning_rate=1e-2, n_simulation_layers=1), reference_sequences=2)
+    assert top["cosine_vs_sgd_per_layer_mean"] == pytest.approx([top["cosine_vs_sgd_mean"]])
