@@ -291,3 +291,29 @@ def test_per_layer_cosines_cover_the_simulated_layers():
     assert all(0.5 < c <= 1.0 + 1e-6 for c in both["cosine_vs_sgd_per_layer_min"])
     top = evaluate_tint(aux, ids, TinTConfig(learning_rate=1e-2, n_simulation_layers=1), reference_sequences=2)
     assert top["cosine_vs_sgd_per_layer_mean"] == pytest.approx([top["cosine_vs_sgd_mean"]])
+
+
+@pytest.mark.parametrize("factory", [gpt2, llama])
+def test_norm_gain_updates_match_reference(factory):
+    """ln_update_bias_only=False: TinT also descends the LayerNorm (RMSNorm) gains; it matches the
+    torch.func reference, whose gain gradient matches a real SGD step on the transformers model."""
+    aux = factory().double()
+    ids = _ids(13)
+    config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2, ln_update_bias_only=False)
+    tint = build_tint(aux, config)
+    assert tint_parameter_count(aux_spec(aux), config) == count_parameters(tint)
+    with torch.no_grad():
+        out = tint.simulate(ids)
+    reference = simulate_one_step(aux, ids, config)
+    names = list(reference.updates)
+    gains = [n for n in names if n.endswith(("norm1.weight", "norm2.weight"))]
+    assert len(gains) == 2 * aux_spec(aux).n_layers
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-6
+    simulated = tint.simulated_updates(out)
+    assert set(simulated) == set(names)
+    assert _flat(reference.updates, gains).abs().max() > 1e-4  # the gains do move
+    assert torch.allclose(_flat(simulated, names), _flat(reference.updates, names), atol=1e-8)
+    # the reference's exact gradient on the gains is autograd's on the transformers model
+    exact, dynamic = true_gradient_step(aux, ids, config), dynamic_eval_step(aux, ids, config)
+    tolerance = 1e-10 if factory is gpt2 else 1e-7  # HF's RMSNorm runs in float32
+    assert torch.allclose(_flat(dynamic.updates, gains), _flat(exact, gains), atol=tolerance)

@@ -182,10 +182,11 @@ def aux_weights(model: Any) -> dict[str, Tensor]:
     return w
 
 
-def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int) -> list[str]:
+def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int, norm_gains: bool = False) -> list[str]:
     """The auxiliary parameters one TinT step changes: in the top ``n`` layers, the value, output
-    and MLP matrices with their biases, and the LayerNorm biases (``W_Q``, ``W_K`` and LayerNorm
-    gains never change under the stop-gradient and bias-only approximations)."""
+    and MLP matrices with their biases, and the LayerNorm biases (``W_Q``, ``W_K`` never change
+    under the stop-gradient approximation); the norm gains too with ``norm_gains``
+    (``ln_update_bias_only=False``)."""
     names = []
     for i in range(spec.n_layers - n_simulation_layers, spec.n_layers):
         p = f"layers.{i}."
@@ -197,6 +198,8 @@ def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int) -> list[str
                 names.append(p + m + ".bias")
         if spec.norm == "layernorm":
             names += [p + "norm1.bias", p + "norm2.bias"]
+        if norm_gains:
+            names += [p + "norm1.weight", p + "norm2.weight"]
     return names
 
 

@@ -98,7 +98,9 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
     n = _n_sim(spec, config)
     forward = (LinearForward.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
                + ActivationForward.parameter_count(dims))
-    backward = (3 * LinearBackwardDescent.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
+    backward = (2 * LinearBackwardDescent.parameter_count(dims)
+                + LinearBackwardDescent.parameter_count(dims, diagonal=not config.ln_update_bias_only)
+                + SoftmaxAttention.parameter_count(dims)
                 + 2 * FiniteDifferenceBackward.parameter_count(dims))
     if spec.mlp == "gated":
         forward += ElementwiseProduct.parameter_count(dims)
@@ -136,8 +138,10 @@ class _BackwardBlock(nn.Module):
         bias = 1.0 if spec.attention_bias else 0.0  # no bias update for bias-free layers (Llama)
         self.descent = LinearBackwardDescent(dims, g, eta, bias_scale=bias)
         self.descent_mlp_out = LinearBackwardDescent(dims, g, eta, bias_scale=bias / spec.mlp_chunks)
-        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=0.0,
-                                                  bias_scale=1.0 if spec.norm == "layernorm" else 0.0)
+        gain = not config.ln_update_bias_only  # the paper's default updates LayerNorm biases only
+        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=1.0 if gain else 0.0,
+                                                  bias_scale=1.0 if spec.norm == "layernorm" else 0.0,
+                                                  diagonal=gain)
         self.attention = SoftmaxAttention(dims, g, backward=True, kv_heads=spec.n_kv_heads)
         self.norm_backward = FiniteDifferenceBackward(dims, g, norm.function, config.finite_difference_epsilon)
         self.activation_backward = FiniteDifferenceBackward(dims, g, activation_fn(spec.activation),
@@ -409,9 +413,12 @@ class TinT(nn.Module):
             out[w + last + ".weight"] = torch.cat([d[0] for d in parts], -1)[..., :F_]
             if spec.mlp_bias:
                 out[w + last + ".bias"] = torch.stack([d[1] for d in parts]).sum(0)
-            if spec.norm == "layernorm":
-                for name in ("norm1", "norm2"):
-                    out[w + name + ".bias"] = delta(p + name)[1]
+            for name in ("norm1", "norm2"):
+                dw, db = delta(p + name)
+                if spec.norm == "layernorm":
+                    out[w + name + ".bias"] = db
+                if not self.config.ln_update_bias_only:
+                    out[w + name + ".weight"] = torch.diagonal(dw, dim1=-2, dim2=-1)
         return out
 
 

@@ -211,10 +211,14 @@ class LinearBackwardDescent(nn.Module):
       ``-eta`` is folded into the value matrix, scaled by ``weight_scale`` / ``bias_scale``
       (``weight_scale=0`` gives the LayerNorm bias-only update; ``bias_scale=1/c`` for the
       ``c`` chunks sharing one output bias).
+    * ``diagonal=True`` (LayerNorm / RMSNorm gains, stored as ``diag(gamma)``): the descent keeps
+      only the diagonal of ``sum_t dy_t x_t^T`` (:class:`DiagonalRestriction`), i.e.
+      ``gamma <- gamma - eta sum_t dy_t * x_t`` with ``x`` the normalised input.
     """
 
     def __init__(self, dims: TinTDims, gate_scale: float, learning_rate: float, *,
-                 weight_scale: float = 1.0, bias_scale: float = 1.0, descent: bool = True) -> None:
+                 weight_scale: float = 1.0, bias_scale: float = 1.0, descent: bool = True,
+                 diagonal: bool = False) -> None:
         super().__init__()
         D, S, K = dims.D, dims.S, dims.K
         self.backward_attention = TinTAttention(dims, S, D, D, ("hidden", "position", "hidden"), shared="q")
@@ -243,15 +247,18 @@ class LinearBackwardDescent(nn.Module):
                     d.v.bias[s * (D + 1) + D] = -learning_rate * bias_scale
                     d.o.weight[s * D:(s + 1) * D, s * (D + 1):s * (D + 1) + D] = torch.eye(D)
                     d.o.weight[S * D + s, s * (D + 1) + D] = 1.0
+        self.restrict = DiagonalRestriction(dims) if descent and diagonal else None
 
     @staticmethod
-    def parameter_count(dims: TinTDims, descent: bool = True) -> int:
+    def parameter_count(dims: TinTDims, descent: bool = True, diagonal: bool = False) -> int:
         count = (TinTAttention.parameter_count(dims, dims.S, dims.D, dims.D, ("hidden", "position", "hidden"), shared="q")
                  + Gate.parameter_count(dims))
         if descent:
             count += (TinTAttention.parameter_count(dims, dims.S, dims.D, dims.D + 1,
                                                     ("position", "hidden", "memory"), v_bias=True, shared="k")
                       + Gate.parameter_count(dims))
+            if diagonal:
+                count += DiagonalRestriction.parameter_count(dims)
         return count
 
     def forward(self, hidden: Tensor, positions: Tensor, masks: dict[str, Tensor],
@@ -265,8 +272,42 @@ class LinearBackwardDescent(nn.Module):
             assert memory is not None
             step = self.descent_attention({"hidden": hidden, "position": pos, "memory": memory},
                                           masks["prefix_to_train"])
+            if self.restrict is not None:
+                step = self.restrict(step, positions)
             out = out + self.descent_gate(positions) * step
         return out
+
+
+class DiagonalRestriction(nn.Module):
+    """Keeps, in the prefix rows of a descent step, only the entries of a diagonal matrix: prefix
+    ``j`` keeps entry ``jS + s`` of its row block ``s`` (and its bias entries). The mask depends
+    only on the prefix's one-hot position, so this is an elementwise product of the step with a
+    position projection: a linear attention in which each row attends only to itself, with one
+    one-dimensional head per kept channel (as :class:`ElementwiseProduct`)."""
+
+    def __init__(self, dims: TinTDims) -> None:
+        super().__init__()
+        D, S, K = dims.D, dims.S, dims.K
+        width = S * D + S  # the weight rows and their bias entries
+        self.attention = TinTAttention(dims, width, 1, 1, ("step", "position", "step"), v_bias=True, self_only=True)
+        a = self.attention
+        with torch.no_grad():
+            a.q.weight[:, :width] = torch.eye(width)
+            a.v.bias.fill_(1.0)
+            a.o.weight[:width] = torch.eye(width)
+            for s in range(S):
+                for j in range(K):
+                    a.k.weight[s * D + j * S + s, j] = 1.0  # the diagonal entry of row jS + s
+                    a.k.weight[S * D + s, j] = 1.0  # its bias entry
+
+    @staticmethod
+    def parameter_count(dims: TinTDims) -> int:
+        width = dims.S * dims.D + dims.S
+        return TinTAttention.parameter_count(dims, width, 1, 1, ("step", "position", "step"), v_bias=True)
+
+    def forward(self, step: Tensor, positions: Tensor) -> Tensor:
+        return self.attention({"step": step, "position": positions[None]},
+                              step.new_ones(1, 1, 1, dtype=torch.bool))
 
 
 class SoftmaxAttention(nn.Module):

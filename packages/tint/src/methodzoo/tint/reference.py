@@ -203,7 +203,7 @@ def simulate_one_step(aux_model: nn.Module, input_ids: Tensor, config: TinTConfi
     n_sim = _resolve_layers(spec, config)
     train_len, _ = split_lengths(input_ids.shape[1], config.train_fraction)
     weights = {k: v.detach() for k, v in aux_weights(aux_model).items()}
-    names = updated_parameter_names(spec, n_sim)
+    names = updated_parameter_names(spec, n_sim, norm_gains=not config.ln_update_bias_only)
     eta = config.learning_rate
 
     def one_sequence(ids: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
@@ -249,7 +249,7 @@ def dynamic_eval_step(aux_model: nn.Module, input_ids: Tensor, config: TinTConfi
     train_len, t_train = split_lengths(input_ids.shape[1], config.train_fraction)
     eta_mean = config.learning_rate * t_train
     befores, afters, deltas = [], [], []
-    names = updated_parameter_names(spec, n_sim)
+    names = updated_parameter_names(spec, n_sim, norm_gains=not config.ln_update_bias_only)
     for ids in input_ids:
         model = copy.deepcopy(aux_model).eval()
         for p in model.parameters():
