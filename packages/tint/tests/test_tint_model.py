@@ -221,10 +221,10 @@ def test_clear_errors():
         build_tint(aux, TinTConfig(rows_per_prefix=5))
     with pytest.raises(UserError, match="float32"):
         build_tint(gpt2().half())
-    post_ln = OPTForCausalLM(OPTConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, ffn_dim=16,
-                                       vocab_size=V, do_layer_norm_before=False, word_embed_proj_dim=8))
-    with pytest.raises(UserError, match="post-LN"):
-        build_tint(post_ln)
+    projected = OPTForCausalLM(OPTConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, ffn_dim=16,
+                                         vocab_size=V, do_layer_norm_before=False, word_embed_proj_dim=4))
+    with pytest.raises(UserError, match="word_embed_proj_dim"):
+        build_tint(projected)
 
 
 def _float64_initialised(model):
@@ -317,3 +317,58 @@ def test_norm_gain_updates_match_reference(factory):
     exact, dynamic = true_gradient_step(aux, ids, config), dynamic_eval_step(aux, ids, config)
     tolerance = 1e-10 if factory is gpt2 else 1e-7  # HF's RMSNorm runs in float32
     assert torch.allclose(_flat(dynamic.updates, gains), _flat(exact, gains), atol=tolerance)
+
+
+def post_ln_opt(layers: int = 2):
+    """OPT with opt-350m's block layout (LayerNorm after each residual sum, no final norm) and
+    non-trivial LayerNorm affine parameters."""
+    model = _build(lambda: OPTForCausalLM(OPTConfig(
+        hidden_size=24, num_hidden_layers=layers, num_attention_heads=2, ffn_dim=48, vocab_size=V,
+        max_position_embeddings=16, word_embed_proj_dim=24, dropout=0.0, do_layer_norm_before=False,
+        bos_token_id=0, eos_token_id=0, pad_token_id=1)), 3)
+    generator = torch.Generator().manual_seed(14)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layer_norm" in name:
+                p.add_(0.2 * torch.randn(p.shape, generator=generator))
+    return model
+
+
+def test_post_ln_opt_reference_matches_transformers():
+    aux = post_ln_opt().double()
+    spec = aux_spec(aux)
+    assert spec.post_norm and not spec.final_norm
+    ids = _ids(15)
+    logits, _ = aux_forward(spec, aux_weights(aux), ids)
+    with torch.no_grad():
+        assert (logits - aux(ids).logits).abs().max() < 1e-10
+    config = TinTConfig(learning_rate=1e-2)
+    exact, dynamic = true_gradient_step(aux, ids, config), dynamic_eval_step(aux, ids, config)
+    names = list(exact)
+    assert torch.allclose(_flat(dynamic.updates, names), _flat(exact, names), atol=1e-10)
+
+
+@pytest.mark.parametrize("change", [{}, {"backprop_through_attention": False, "ln_update_bias_only": False}])
+def test_post_ln_opt_tint_matches_transformers_and_reference(change):
+    aux = post_ln_opt()
+    ids = _ids(16)
+    config = TinTConfig(rows_per_prefix=2, learning_rate=1e-2, **change)
+    tint = build_tint(aux, config)
+    assert tint_parameter_count(aux_spec(aux), config) == count_parameters(tint)
+    with torch.no_grad():
+        before = tint.simulate(ids).logits_before
+        assert (before - aux(ids).logits).abs().max() < 1e-4
+    aux64 = aux.double()
+    tint64 = build_tint(aux64, config)
+    with torch.no_grad():
+        out = tint64.simulate(ids)
+    reference = simulate_one_step(aux64, ids, config)
+    assert (out.logits_after - out.logits_before).abs().max() > 1e-2
+    assert (out.logits_after - reference.logits_after).abs().max() < 1e-6
+    names = list(reference.updates)
+    simulated = tint64.simulated_updates(out)
+    assert set(simulated) == set(names)
+    assert torch.allclose(_flat(simulated, names), _flat(reference.updates, names), atol=1e-8)
+    cosine = torch.nn.functional.cosine_similarity(_flat(simulated, names),
+                                                   _flat(true_gradient_step(aux64, ids, config), names), 0)
+    assert cosine > 0.8, float(cosine)

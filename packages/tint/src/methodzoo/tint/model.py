@@ -107,12 +107,14 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
         backward += ElementwiseProduct.parameter_count(dims)
     if spec.positions == "rotary":
         forward += RotaryForward.parameter_count(dims)
-    top = (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
-           + FiniteDifferenceBackward.parameter_count(dims) + PredictionLossGradient.parameter_count(dims))
+    top = PredictionLossGradient.parameter_count(dims)
+    if spec.final_norm:
+        top += (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
+                + FiniteDifferenceBackward.parameter_count(dims))
     embeddings = spec.vocab * spec.hidden
     if spec.positions == "learned":
         embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
-    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + 1) * dims.K * dims.H
+    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + spec.final_norm) * dims.K * dims.H
     n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
     n_backward = 1 if config.reuse_backward_blocks else n
     return n_forward * forward + n_backward * backward + top + embeddings + banks
@@ -151,8 +153,8 @@ class _BackwardBlock(nn.Module):
 
 
 class TinT(nn.Module):
-    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2, OPT
-    or Llama auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
+    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2, pre-
+    or post-LN OPT, or Llama auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
     after TinT's internal SGD step(s) on the first ``train_fraction`` of each sequence.
 
     Steps are overridable methods named after the paper: :meth:`embed`, :meth:`forward_block`,
@@ -203,7 +205,8 @@ class TinT(nn.Module):
                     banks[p + f"{kind}_{c}"] = stack_rows(mat[rows], vec[rows], S, H)
                 # every chunk carries b2 / c so that the chunk outputs sum to W2 g + b2
                 banks[p + f"{last}_{c}"] = stack_rows(out_w[:, rows], out_b / chunks, S, H)
-        banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), vector("final_norm.bias"), S, H)
+        if spec.final_norm:
+            banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), vector("final_norm.bias"), S, H)
         self.prefixes = nn.ParameterDict({k: nn.Parameter(v.detach().clone()) for k, v in banks.items()})
         g = config.gate_scale
         self.norm = SlotNorm(dims, spec.norm, spec.norm_eps)
@@ -211,9 +214,11 @@ class TinT(nn.Module):
         n_backward = 1 if config.reuse_backward_blocks else self.n_sim
         self.forward_blocks = nn.ModuleList(_ForwardBlock(dims, spec, config) for _ in range(n_forward))
         self.backward_blocks = nn.ModuleList(_BackwardBlock(dims, spec, config, self.norm) for _ in range(n_backward))
-        self.final_linear = LinearForward(dims, g)
-        self.final_backward = LinearBackwardDescent(dims, g, 0.0, descent=False)
-        self.final_norm_backward = FiniteDifferenceBackward(dims, g, self.norm.function, config.finite_difference_epsilon)
+        if spec.final_norm:
+            self.final_linear = LinearForward(dims, g)
+            self.final_backward = LinearBackwardDescent(dims, g, 0.0, descent=False)
+            self.final_norm_backward = FiniteDifferenceBackward(dims, g, self.norm.function,
+                                                                config.finite_difference_epsilon)
         self.loss_gradient_module = PredictionLossGradient(dims, g)
 
     # ----- helpers ------------------------------------------------------------------------------
@@ -254,24 +259,35 @@ class TinT(nn.Module):
 
     def forward_block(self, layer: int, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
                       masks: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        """One auxiliary pre-LN block; returns the output and the memory streams for backward."""
+        """One auxiliary block (pre-LN, or post-LN with ``spec.post_norm``); returns the output and
+        the memory streams for backward."""
         m = cast(_ForwardBlock, self.forward_blocks[0 if self.config.reuse_forward_blocks else layer])
         p = f"l{layer}_"
 
         def linear(h: Tensor, name: str) -> Tensor:
             return m.linear(self._load(h, banks[p + name]), positions, masks)
 
-        n1 = self.norm(x)
-        a = linear(n1, "norm1")
+        post = self.spec.post_norm
+        cache = {"x": x}
+        if post:
+            a = x
+        else:
+            cache["n1"] = n1 = self.norm(x)
+            a = linear(n1, "norm1")
         q, k, v = linear(a, "q"), linear(a, "k"), linear(a, "v")
         if self.spec.positions == "rotary":
             q, k = m.rotary(q, positions), m.rotary(k, positions)
         o = m.attention(a, positions, masks, query=q, key=k, value=v)
         x1 = x + linear(o, "o")
-        n2 = self.norm(x1)
-        b = linear(n2, "norm2")
+        if post:  # x1 is the residual sum r1 here; the block continues from LN1(r1)
+            cache.update({"r1": x1, "n1": self.norm(x1)})
+            x1 = linear(cache["n1"], "norm1")
+            b = x1
+        else:
+            cache["n2"] = n2 = self.norm(x1)
+            b = linear(n2, "norm2")
         mlp = torch.zeros_like(x1)
-        cache = {"x": x, "n1": n1, "a": a, "q": q, "k": k, "o": o, "x1": x1, "n2": n2, "b": b}
+        cache.update({"a": a, "q": q, "k": k, "o": o, "x1": x1, "b": b})
         for c in range(self.spec.mlp_chunks):
             if self.spec.mlp == "gated":
                 pre, up = linear(b, f"gate_{c}"), linear(b, f"up_{c}")
@@ -284,11 +300,16 @@ class TinT(nn.Module):
                 g = m.activation(u, positions)
                 mlp = mlp + linear(g, f"fc2_{c}")
                 cache.update({f"pre{c}": u, f"g{c}": g})
+        if post:
+            cache.update({"r2": x1 + mlp, "n2": self.norm(x1 + mlp)})
+            return linear(cache["n2"], "norm2"), cache
         return x1 + mlp, cache
 
     def head(self, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
              masks: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """Final norm and tied unembedding: ``(logits (B, T, V), h_final, normalised x)``."""
+        if not self.spec.final_norm:
+            return x[:, self.dims.K:, :self.dims.D] @ self.embed_tokens.t(), x, x
         n = self.norm(x)
         h = self.final_linear(self._load(n, banks["final_norm"]), positions, masks)
         logits = h[:, self.dims.K:, :self.dims.D] @ self.embed_tokens.t()
@@ -301,6 +322,8 @@ class TinT(nn.Module):
         rows = torch.zeros(1, N, 1, device=h.device, dtype=h.dtype)
         rows[:, K:K + train_len - 1] = 1.0  # positions whose next token is in the training part
         dh = self.loss_gradient_module(h, positions, masks, raw, self.embed_tokens, rows)
+        if not self.spec.final_norm:
+            return dh
         dn = self.final_backward(self._load(dh, banks["final_norm"]), positions, masks)
         return self.final_norm_backward(dn, positions, memory=x)
 
@@ -316,6 +339,10 @@ class TinT(nn.Module):
             new_banks[p + name] = out[:, :K]
             return out
 
+        post = self.spec.post_norm
+        if post:  # out = LN2(r2): through the gain and the normalisation first
+            dn2 = step(m.descent_norm, grad, "norm2", cache["n2"])
+            grad = m.norm_backward(dn2, positions, memory=cache["r2"])
         db = torch.zeros_like(grad)
         for c in reversed(range(self.spec.mlp_chunks)):
             if self.spec.mlp == "gated":
@@ -329,13 +356,19 @@ class TinT(nn.Module):
                 dg = step(m.descent_mlp_out, grad, f"fc2_{c}", cache[f"g{c}"])
                 du = m.activation_backward(dg, positions, memory=cache[f"pre{c}"])
                 db = db + step(m.descent, du, f"fc1_{c}", cache["b"])
-        dn2 = step(m.descent_norm, db, "norm2", cache["n2"])
-        dx1 = grad + m.norm_backward(dn2, positions, memory=cache["x1"])
+        if post:  # x1 = LN1(r1) feeds both the residual and the MLP
+            dn1 = step(m.descent_norm, grad + db, "norm1", cache["n1"])
+            dx1 = m.norm_backward(dn1, positions, memory=cache["r1"])
+        else:
+            dn2 = step(m.descent_norm, db, "norm2", cache["n2"])
+            dx1 = grad + m.norm_backward(dn2, positions, memory=cache["x1"])
         do = step(m.descent, dx1, "o", cache["o"])
         dv = m.attention(do, positions, masks, query=cache["q"], key=cache["k"])
         da = step(m.descent, dv, "v", cache["a"])
         if not self.config.backprop_through_attention:
             return dx1
+        if post:
+            return dx1 + da
         dn1 = step(m.descent_norm, da, "norm1", cache["n1"])
         return dx1 + m.norm_backward(dn1, positions, memory=cache["x"])
 
