@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from torch import nn
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
@@ -30,6 +31,7 @@ from methodzoo.tint import (
     true_gradient_step,
     unstack_rows,
 )
+from methodzoo.tint.sparse import SparseProjection, sparsify_projections
 
 V, T = 40, 12
 
@@ -372,3 +374,46 @@ def test_post_ln_opt_tint_matches_transformers_and_reference(change):
     cosine = torch.nn.functional.cosine_similarity(_flat(simulated, names),
                                                    _flat(true_gradient_step(aux64, ids, config), names), 0)
     assert cosine > 0.8, float(cosine)
+
+
+# ----- sparse projections and block-sparse linear attention: same outputs ---------------------
+
+def test_sparse_projection_equals_the_dense_linear():
+    generator = torch.Generator().manual_seed(0)
+    linear = nn.Linear(12, 7, dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[0, 3] = 2.0
+        linear.weight[2, [1, 5, 11]] = torch.tensor([1.0, -0.5, 3.0], dtype=torch.float64)
+        linear.weight[6, 0] = -1.0  # rows 1, 3, 4, 5 stay zero
+    sparse = SparseProjection(linear)
+    assert sparse.values.shape == (7, 3) and count_parameters(sparse) == 7 * 3 + 7
+    x = torch.randn(2, 5, 12, generator=generator, dtype=torch.float64)
+    assert torch.allclose(sparse(x), linear(x), rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize(("factory", "change"), [
+    (gpt2, {}),
+    (gpt2, {"rows_per_prefix": 4, "n_forward_backward": 2, "ln_update_bias_only": False}),
+    (post_ln_opt, {"backprop_through_attention": False}),
+    (llama, {}),
+])
+def test_sparse_tint_matches_dense_tint(factory, change):
+    aux = factory().double()
+    ids = _ids(20)
+    config = TinTConfig(learning_rate=1e-2, **change)
+    dense, sparse = build_tint(aux, config), build_tint(aux, config.replace(sparse_projections=True))
+    assert any(isinstance(m, SparseProjection) for m in sparse.modules())
+    assert count_parameters(sparse) < count_parameters(dense) / 3
+    with torch.no_grad():
+        a, b = dense.simulate(ids), sparse.simulate(ids)
+    assert (a.logits_after - a.logits_before).abs().max() > 1e-2
+    assert torch.allclose(b.logits_after, a.logits_after, rtol=0, atol=1e-12)
+    for name in a.prefixes:
+        assert torch.allclose(b.prefixes[name], a.prefixes[name], rtol=0, atol=1e-12)
+
+
+def test_sparsify_keeps_dense_layers_dense():
+    dense = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
+    assert sparsify_projections(dense) == 0  # random weights: every row is full
+    assert all(isinstance(m, nn.Linear) for m in dense)

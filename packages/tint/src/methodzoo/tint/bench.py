@@ -185,11 +185,22 @@ def run(ctx: BenchContext) -> BenchResult:
         dynamic_eval_step(aux, batch, config)
 
     calls = {f"tint_S{S}": layouts[S].pop("forward") for S in LAYOUTS}
-    timing = interleaved_timing({**calls, "finetune": fine_tune_then_evaluate}, rounds=TIMING_ROUNDS, device=device)
+    sparse = build_tint(aux, config.replace(sparse_projections=True))
+
+    def sparse_forward() -> None:
+        with torch.no_grad():
+            sparse(batch)
+
+    with torch.no_grad():
+        sparse_diff = float((sparse(batch) - tint(batch)).abs().max())
+    timing = interleaved_timing({**calls, "tint_S2_sparse": sparse_forward, "finetune": fine_tune_then_evaluate},
+                                rounds=TIMING_ROUNDS, device=device)
     cost_tint = {"seconds": timing.median_s("tint_S2"), "peak_mb": _peak_mb(calls["tint_S2"], device)}
     cost_dyn = {"seconds": timing.median_s("finetune"), "peak_mb": _peak_mb(fine_tune_then_evaluate, device)}
     profile = seconds_by_module(tint, batch)
     operators = top_operators(tint, batch)
+    profile_sparse = seconds_by_module(sparse, batch)
+    operators_sparse = top_operators(sparse, batch)
     tint_params = count_parameters(tint)
     aux_params = aux_spec(aux).parameter_count()
     metrics: dict[str, Any] = {
@@ -228,6 +239,13 @@ def run(ctx: BenchContext) -> BenchResult:
         if name != "total":
             metrics[f"profile_share_{name}"] = seconds / total
     metrics["profile_total_seconds"] = total
+    for name, seconds in profile_sparse.items():
+        if name != "total":
+            metrics[f"profile_sparse_share_{name}"] = seconds / profile_sparse["total"]
+    metrics.update({"sparse_tint_params": count_parameters(sparse), "sparse_max_abs_diff_vs_dense": sparse_diff,
+                    "sparse_tint_forward_seconds": timing.median_s("tint_S2_sparse"),
+                    "sparse_vs_dense_time_ratio": timing.ratio("tint_S2_sparse", "tint_S2"),
+                    "sparse_vs_finetune_time_ratio": timing.ratio("tint_S2_sparse", "finetune")})
     if settings.backward_variants:
         metrics["ppl_after_no_attention_backprop"] = no_attn["ppl_after"]
         metrics["cosine_vs_sgd_mean_no_attention_backprop"] = no_attn["cosine_vs_sgd_mean"]
@@ -254,8 +272,16 @@ def run(ctx: BenchContext) -> BenchResult:
                "forward seconds (4 windows)"],
               [[S, HIDDEN // S, HIDDEN * (S + 1), layouts[S]["params"], layouts[S]["diff_vs_S2"], layouts[S]["err64"],
                 timing.median_s(f"tint_S{S}")] for S in LAYOUTS]),
-        Table("Where the TinT forward spends its time (S=2, 4 windows, forward hooks)", ["module", "seconds", "share"],
-              [[name, seconds, seconds / total] for name, seconds in profile.items() if name != "total"]),
+        Table("Where the TinT forward spends its time (S=2, 4 windows, forward hooks)",
+              ["module", "dense seconds", "dense share", "sparse seconds", "sparse share"],
+              [[name, seconds, seconds / total, profile_sparse.get(name, 0.0),
+                profile_sparse.get(name, 0.0) / profile_sparse["total"]]
+               for name, seconds in profile.items() if name != "total"]),
+        Table("Dense vs sparse projections (S=2, 4 windows)", ["TinT", "parameters", "forward seconds",
+                                                               "time / fine-tune-then-evaluate"],
+              [["dense (default)", tint_params, timing.median_s("tint_S2"), timing.ratio("tint_S2", "finetune")],
+               ["sparse_projections=True", count_parameters(sparse), timing.median_s("tint_S2_sparse"),
+                timing.ratio("tint_S2_sparse", "finetune")]]),
         Table("Cost on 4 windows", ["method", "seconds", "peak MB"],
               [["TinT forward", cost_tint["seconds"], cost_tint["peak_mb"]],
                ["fine-tune then evaluate", cost_dyn["seconds"], cost_dyn["peak_mb"]]]),
@@ -278,6 +304,8 @@ def run(ctx: BenchContext) -> BenchResult:
     plot = _plot(ctx.out_dir, sweep, best, cost_tint, cost_dyn)
     details.update({"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
                     "profile_seconds_by_module": profile, "top_operators_self_seconds": operators,
+                    "profile_sparse_seconds_by_module": profile_sparse,
+                    "top_operators_sparse_self_seconds": operators_sparse,
                     "timing_rounds_seconds": timing.times_s,
                     "pretrain_losses_every_20": losses[::20]})
     return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details,
@@ -305,6 +333,7 @@ def verdicts(before: float, after: float, dynamic: float) -> list[Verdict]:
     return out
 
 
+SPARSE_TOLERANCE_FP32 = 1e-5
 LAYOUT_TOLERANCE_FP64 = 1e-6  # the construction's float64 agreement with the reference (tests: 1e-6)
 
 
@@ -327,6 +356,10 @@ def construction_verdicts(metrics: dict[str, Any]) -> list[Verdict]:
                 held=count < PAPER_PARAMETER_BOUND,
                 measured=f"{count / 1e9:.2f} B (analytic, dense projections, no block reuse)",
                 target="< 2 B", ratio=count / PAPER_PARAMETER_BOUND),
+        Verdict("sparse projections and block-sparse linear attention leave the TinT's output unchanged",
+                held=metrics["sparse_max_abs_diff_vs_dense"] <= SPARSE_TOLERANCE_FP32,
+                measured=f"max |logit diff| sparse vs dense (float32): {metrics['sparse_max_abs_diff_vs_dense']:.1e}",
+                target=f"≤ {SPARSE_TOLERANCE_FP32:g} (float32 round-off)"),
     ]
 
 

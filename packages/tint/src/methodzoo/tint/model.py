@@ -39,6 +39,7 @@ from methodzoo.tint.modules import (
     unstack_rows,
 )
 from methodzoo.tint.reference import activation_fn
+from methodzoo.tint.sparse import sparsify_projections
 
 
 @dataclass
@@ -220,6 +221,8 @@ class TinT(nn.Module):
             self.final_norm_backward = FiniteDifferenceBackward(dims, g, self.norm.function,
                                                                 config.finite_difference_epsilon)
         self.loss_gradient_module = PredictionLossGradient(dims, g)
+        if config.sparse_projections:
+            sparsify_projections(self)
 
     # ----- helpers ------------------------------------------------------------------------------
     def _positions(self, T: int, device: torch.device, dtype: torch.dtype) -> Tensor:

@@ -105,6 +105,7 @@ class TinTAttention(nn.Module):
                  shared: str = "", self_only: bool = False) -> None:
         super().__init__()
         self.self_only = self_only
+        self.block_sparse = False  # linear heads: compute only the (query, key) block the mask allows
         self.sources, self.n_heads, self.d_qk, self.d_v = sources, n_heads, d_qk, d_v
         self.softmax, self.scale, self.transpose, self.shared = softmax, scale, transpose, shared
         width = [dims.P if s == "position" else dims.H for s in sources]
@@ -134,6 +135,8 @@ class TinTAttention(nn.Module):
     def forward(self, streams: dict[str, Tensor], mask: Tensor) -> Tensor:
         """``mask`` (B or 1, N, N) bool: which (query row, key row) pairs interact."""
         B = max(s.shape[0] for s in streams.values())
+        if self.block_sparse and not self.softmax and not self.self_only and mask.shape[0] == 1:
+            return self._block_forward(streams, mask, B)
         q = self._heads(self.q(streams[self.sources[0]]), self.d_qk, B, "q")
         k = self._heads(self.k(streams[self.sources[1]]), self.d_qk, B, "k")
         v = self._heads(self.v(streams[self.sources[2]]), self.d_v, B, "v")
@@ -150,6 +153,23 @@ class TinTAttention(nn.Module):
             scores = scores.transpose(-1, -2)
         out = (scores @ v).transpose(1, 2)  # (B, N, nh, d_v)
         return self.o(out.reshape(B, out.shape[1], self.n_heads * self.d_v))
+
+    def _block_forward(self, streams: dict[str, Tensor], mask: Tensor, B: int) -> Tensor:
+        """Linear attention on the rows that have an allowed key and the keys some row may see
+        (tokens x prefixes for a simulated linear layer, prefixes x training tokens for a descent):
+        the masked-out scores are exact zeros in :meth:`forward`, so the sums are the same."""
+        rows = mask[0].any(-1).nonzero()[:, 0]
+        cols = mask[0].any(-2).nonzero()[:, 0]
+        q = self._heads(self.q(streams[self.sources[0]][..., rows, :]), self.d_qk, B, "q")  # (B, nh, n_rows, d)
+        k = self._heads(self.k(streams[self.sources[1]][..., cols, :]), self.d_qk, B, "k")  # (B, nh, n_cols, d)
+        v = self._heads(self.v(streams[self.sources[2]][..., cols, :]), self.d_v, B, "v")
+        block = mask[:, rows][:, :, cols][:, None]  # (1, 1, n_rows, n_cols)
+        scores = (q @ k.transpose(-1, -2)) * self.scale * block
+        picked = self.o((scores @ v).transpose(1, 2).reshape(B, len(rows), self.n_heads * self.d_v))
+        N = mask.shape[-1]
+        out = picked.new_zeros(B, N, picked.shape[-1])
+        out[:, rows] = picked  # rows without an allowed key stay o(0) = 0 (o has no bias)
+        return out
 
 
 def _write(hidden: Tensor, gate: Tensor, out: Tensor, clear: Tensor | None) -> Tensor:
