@@ -158,6 +158,7 @@ def test_summed_eta_equals_mean_eta_times_train_tokens():
 @pytest.mark.parametrize("config", [
     TinTConfig(rows_per_prefix=1), TinTConfig(rows_per_prefix=3, n_simulation_layers=1),
     TinTConfig(rows_per_prefix=2, reuse_forward_blocks=True, max_positions=14),
+    TinTConfig(rows_per_prefix=2, sparse_projections=True, ln_update_bias_only=False),
 ])
 def test_parameter_count_formula_matches_numel(factory, config):
     aux = factory()

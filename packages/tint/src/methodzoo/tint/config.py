@@ -33,7 +33,7 @@ class TinTConfig(Config):
     gate_scale: float = field(default=10.0, metadata={"help": "gates are tanh(gate_scale * w) with w in {0, 1}"})
     reuse_forward_blocks: bool = field(default=False, metadata={"help": "share one set of forward modules across layers (their weights carry no auxiliary weights)"})
     reuse_backward_blocks: bool = field(default=False, metadata={"help": "share one set of backward/descent modules across the simulated layers"})
-    sparse_projections: bool = field(default=False, metadata={"help": "store the construction's mostly-zero projections as their nonzero entries (same outputs up to round-off; fewer parameters, faster on CPU); tint_parameter_count counts the dense form"})
+    sparse_projections: bool = field(default=False, metadata={"help": "store the construction's mostly-zero projections as their nonzero entries (same outputs up to round-off; fewer parameters, faster on CPU)"})
     max_positions: int | None = field(default=None, metadata={"help": "T_max: longest input (default: the auxiliary model's context); one-hot positions have K + T_max entries"})
     loss: Literal["prediction"] = field(default="prediction", metadata={"help": "top-level gradient: next-token cross-entropy through the tied embeddings"})
 

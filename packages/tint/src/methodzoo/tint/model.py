@@ -94,9 +94,27 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
     finite-difference modules), the final norm's forward/backward, the loss gradient, the
     embeddings (``V x D`` tied, learned positions) and ``(6 + 2c) L + 1`` prefix banks of ``K x H``
     (``6 + 3c`` per layer and product/rotary modules for Llama's gated MLP and rotary positions).
+
+    With ``config.sparse_projections`` the simulation blocks are counted after sparsification, by
+    building one forward block, one backward block and the top modules (never the whole TinT).
     """
     dims = tint_dims(spec, config)
     n = _n_sim(spec, config)
+    if config.sparse_projections:
+        forward, backward, top = _sparse_block_counts(dims, spec, config)
+    else:
+        forward, backward, top = _dense_block_counts(dims, spec, config)
+    embeddings = spec.vocab * spec.hidden
+    if spec.positions == "learned":
+        embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
+    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + spec.final_norm) * dims.K * dims.H
+    n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
+    n_backward = 1 if config.reuse_backward_blocks else n
+    return n_forward * forward + n_backward * backward + top + embeddings + banks
+
+
+def _dense_block_counts(dims: TinTDims, spec: AuxSpec, config: TinTConfig) -> tuple[int, int, int]:
+    """Parameters of one forward block, one backward block and the top modules, from the formulas."""
     forward = (LinearForward.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
                + ActivationForward.parameter_count(dims))
     backward = (2 * LinearBackwardDescent.parameter_count(dims)
@@ -112,13 +130,28 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
     if spec.final_norm:
         top += (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
                 + FiniteDifferenceBackward.parameter_count(dims))
-    embeddings = spec.vocab * spec.hidden
-    if spec.positions == "learned":
-        embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
-    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + spec.final_norm) * dims.K * dims.H
-    n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
-    n_backward = 1 if config.reuse_backward_blocks else n
-    return n_forward * forward + n_backward * backward + top + embeddings + banks
+    return forward, backward, top
+
+
+def _sparse_block_counts(dims: TinTDims, spec: AuxSpec, config: TinTConfig) -> tuple[int, int, int]:
+    """The same counts after :func:`sparsify_projections`, from one block of each kind built on
+    the CPU (at OPT-125M widths about 0.5 GB at a time; the TinT itself is never built)."""
+    from methodzoo.shared.modules import count_parameters
+
+    def sparse_count(module: nn.Module) -> int:
+        sparsify_projections(module)
+        return count_parameters(module)
+
+    g, eps = config.gate_scale, config.finite_difference_epsilon
+    with torch.no_grad():
+        norm = SlotNorm(dims, spec.norm, spec.norm_eps)
+        forward = sparse_count(_ForwardBlock(dims, spec, config))
+        backward = sparse_count(_BackwardBlock(dims, spec, config, norm))
+        top = sparse_count(PredictionLossGradient(dims, g))
+        if spec.final_norm:
+            top += sum(sparse_count(m) for m in (LinearForward(dims, g), LinearBackwardDescent(dims, g, 0.0, descent=False),
+                                                 FiniteDifferenceBackward(dims, g, norm.function, eps)))
+    return forward, backward, top
 
 
 class _ForwardBlock(nn.Module):
