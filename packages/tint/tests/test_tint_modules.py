@@ -181,9 +181,27 @@ def test_slot_norm_matches_layer_norm():
     assert torch.allclose(normalize(x, "layernorm", 1e-5), F.layer_norm(x, (12,), eps=1e-5), atol=1e-10)
 
 
+def test_layer_norm_gain_descent_is_the_diagonal_update():
+    """ln_update_bias_only=False: gamma <- gamma - eta sum_t dy_t * x_t, beta as before, and the
+    off-diagonal entries of diag(gamma) stay exactly zero; dx = diag(gamma) dy as before."""
+    g = torch.Generator().manual_seed(9)
+    positions, masks = _setup(g)
+    gamma, beta, x, dy = _rand(g, 12), _rand(g, 12), _rand(g, 2, T, 12), _rand(g, 2, T, 12)
+    eta = 0.05
+    module = LinearBackwardDescent(DIMS, 10.0, eta, diagonal=True).double()
+    out = module(_load(_tokens(dy), stack_rows(torch.diag(gamma), beta, DIMS.S, DIMS.H)), positions, masks,
+                 memory=_tokens(x))
+    assert torch.allclose(out[:, DIMS.K:, :DIMS.D], dy * gamma, atol=1e-5)
+    W_new, b_new = unstack_rows(out[:, :DIMS.K], DIMS.D, DIMS.S)
+    train_dy, train_x = dy[:, :TRAIN_LEN], x[:, :TRAIN_LEN]
+    expected = gamma - eta * (train_dy * train_x).sum(1)  # (2, D)
+    assert torch.allclose(torch.diagonal(W_new, dim1=-2, dim2=-1), expected, atol=1e-5)
+    off_diagonal = W_new * (1 - torch.eye(12, dtype=DT))
+    assert off_diagonal.abs().max() < 1e-7  # gates are 1 - 4e-9, not exactly 1
+    assert torch.allclose(b_new, beta - eta * train_dy.sum(1), atol=1e-5)
+
+
 def test_config_rejects_bad_values():
-    with pytest.raises(ConfigError, match="ln_update_bias_only"):
-        TinTConfig(ln_update_bias_only=False)
     with pytest.raises(ConfigError, match="train_fraction"):
         TinTConfig(train_fraction=1.0)
     with pytest.raises(ConfigError, match="rows_per_prefix"):

@@ -16,6 +16,7 @@ from methodzoo.tint.config import TinTConfig, split_lengths
 from methodzoo.tint.model import TinT, TinTOutput, build_tint, tint_dims, tint_parameter_count
 from methodzoo.tint.modules import (
     ActivationForward,
+    DiagonalRestriction,
     FiniteDifferenceBackward,
     Gate,
     LinearBackwardDescent,
@@ -38,6 +39,7 @@ from methodzoo.tint.reference import (
     summed_train_loss,
     true_gradient_step,
 )
+from methodzoo.tint.sparse import SparseProjection, sparsify_projections
 
 __all__ = [  # noqa: RUF022 (grouped by role, not sorted)
     # configuration
@@ -71,6 +73,9 @@ __all__ = [  # noqa: RUF022 (grouped by role, not sorted)
     "ActivationForward",
     "FiniteDifferenceBackward",
     "PredictionLossGradient",
+    "DiagonalRestriction",
+    "SparseProjection",
+    "sparsify_projections",
     "stack_rows",
     "unstack_rows",
     # losses and splits

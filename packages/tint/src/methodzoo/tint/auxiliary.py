@@ -1,6 +1,7 @@
 """The auxiliary model in a family-neutral form: its shape (:class:`AuxSpec`) and named weights.
 
-TinT simulates a pre-LN decoder with tied embeddings. GPT-2 and OPT (pre-LN) map onto one layout;
+TinT simulates a decoder with tied embeddings. GPT-2 and OPT (pre-LN, and post-LN OPT such as
+opt-350m's layout, ``post_norm=True`` without a final norm) map onto one layout;
 Llama (RMSNorm, gated MLP, rotary, grouped-query attention) maps onto the same names with
 ``mlp="gated"``. Names (``layers.{l}.q.weight`` ...) always hold ``(D_out, D_in)`` matrices.
 """
@@ -39,6 +40,8 @@ class AuxSpec:
     rope_theta: float = 10000.0
     attention_bias: bool = True
     mlp_bias: bool = True
+    post_norm: bool = False  # post-LN blocks: x1 = LN1(x + attn(x)), out = LN2(x1 + mlp(x1))
+    final_norm: bool = True  # a norm after the last block (post-LN OPT has none)
 
     @property
     def mlp_chunks(self) -> int:
@@ -55,7 +58,7 @@ class AuxSpec:
         mlp = (3 * D * F) if self.mlp == "gated" else (2 * D * F + mb * (F + D))
         layer = 2 * norm + attn + mlp
         pos = (self.max_positions + self.position_offset) * D if self.positions == "learned" else 0
-        return self.vocab * D + pos + self.n_layers * layer + norm
+        return self.vocab * D + pos + self.n_layers * layer + norm * self.final_norm
 
 
 def aux_spec(model: Any) -> AuxSpec:
@@ -72,21 +75,18 @@ def aux_spec(model: Any) -> AuxSpec:
                        config.layer_norm_epsilon, config.activation_function, "plain", "learned")
     if model_type == "opt":
         D = config.hidden_size
-        if not config.do_layer_norm_before:
-            raise UserError("post-LN OPT (do_layer_norm_before=False, e.g. opt-350m) is not supported: "
-                            "TinT simulates pre-LN blocks")
         if config.word_embed_proj_dim != D:
             raise UserError("OPT with word_embed_proj_dim != hidden_size (project_in/out) is not supported")
         if not getattr(config, "layer_norm_elementwise_affine", True):
             raise UserError("OPT without LayerNorm affine parameters is not supported")
-        if getattr(config, "_remove_final_layer_norm", False):
-            raise UserError("OPT with _remove_final_layer_norm is not supported")
         bias = getattr(config, "enable_bias", True)
+        pre = bool(config.do_layer_norm_before)
         return AuxSpec("opt", D, config.num_hidden_layers, config.num_attention_heads,
                        config.num_attention_heads, D // config.num_attention_heads, config.ffn_dim,
                        config.vocab_size, config.max_position_embeddings, "layernorm", 1e-5,
                        config.activation_function, "plain", "learned", position_offset=2,
-                       attention_bias=bias, mlp_bias=bias)
+                       attention_bias=bias, mlp_bias=bias, post_norm=not pre,
+                       final_norm=pre and not getattr(config, "_remove_final_layer_norm", False))
     if model_type == "llama":
         D = config.hidden_size
         head_dim = getattr(config, "head_dim", None) or D // config.num_attention_heads
@@ -162,7 +162,8 @@ def aux_weights(model: Any) -> dict[str, Tensor]:
                 w[p + f"{name}.weight"] = lin.weight
                 if lin.bias is not None:
                     w[p + f"{name}.bias"] = lin.bias
-        w["final_norm.weight"], w["final_norm.bias"] = body.final_layer_norm.weight, body.final_layer_norm.bias
+        if body.final_layer_norm is not None:
+            w["final_norm.weight"], w["final_norm.bias"] = body.final_layer_norm.weight, body.final_layer_norm.bias
     else:
         body = model.model
         w["embed"] = body.embed_tokens.weight
@@ -182,10 +183,11 @@ def aux_weights(model: Any) -> dict[str, Tensor]:
     return w
 
 
-def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int) -> list[str]:
+def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int, norm_gains: bool = False) -> list[str]:
     """The auxiliary parameters one TinT step changes: in the top ``n`` layers, the value, output
-    and MLP matrices with their biases, and the LayerNorm biases (``W_Q``, ``W_K`` and LayerNorm
-    gains never change under the stop-gradient and bias-only approximations)."""
+    and MLP matrices with their biases, and the LayerNorm biases (``W_Q``, ``W_K`` never change
+    under the stop-gradient approximation); the norm gains too with ``norm_gains``
+    (``ln_update_bias_only=False``)."""
     names = []
     for i in range(spec.n_layers - n_simulation_layers, spec.n_layers):
         p = f"layers.{i}."
@@ -197,6 +199,8 @@ def updated_parameter_names(spec: AuxSpec, n_simulation_layers: int) -> list[str
                 names.append(p + m + ".bias")
         if spec.norm == "layernorm":
             names += [p + "norm1.bias", p + "norm2.bias"]
+        if norm_gains:
+            names += [p + "norm1.weight", p + "norm2.weight"]
     return names
 
 

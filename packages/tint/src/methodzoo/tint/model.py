@@ -13,6 +13,8 @@ Steps 1-3 repeat ``n_forward_backward`` times.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
@@ -37,6 +39,7 @@ from methodzoo.tint.modules import (
     unstack_rows,
 )
 from methodzoo.tint.reference import activation_fn
+from methodzoo.tint.sparse import sparsify_projections
 
 
 @dataclass
@@ -91,27 +94,64 @@ def tint_parameter_count(spec: AuxSpec, config: TinTConfig) -> int:
     finite-difference modules), the final norm's forward/backward, the loss gradient, the
     embeddings (``V x D`` tied, learned positions) and ``(6 + 2c) L + 1`` prefix banks of ``K x H``
     (``6 + 3c`` per layer and product/rotary modules for Llama's gated MLP and rotary positions).
+
+    With ``config.sparse_projections`` the simulation blocks are counted after sparsification, by
+    building one forward block, one backward block and the top modules (never the whole TinT).
     """
     dims = tint_dims(spec, config)
     n = _n_sim(spec, config)
+    if config.sparse_projections:
+        forward, backward, top = _sparse_block_counts(dims, spec, config)
+    else:
+        forward, backward, top = _dense_block_counts(dims, spec, config)
+    embeddings = spec.vocab * spec.hidden
+    if spec.positions == "learned":
+        embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
+    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + spec.final_norm) * dims.K * dims.H
+    n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
+    n_backward = 1 if config.reuse_backward_blocks else n
+    return n_forward * forward + n_backward * backward + top + embeddings + banks
+
+
+def _dense_block_counts(dims: TinTDims, spec: AuxSpec, config: TinTConfig) -> tuple[int, int, int]:
+    """Parameters of one forward block, one backward block and the top modules, from the formulas."""
     forward = (LinearForward.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
                + ActivationForward.parameter_count(dims))
-    backward = (3 * LinearBackwardDescent.parameter_count(dims) + SoftmaxAttention.parameter_count(dims)
+    backward = (2 * LinearBackwardDescent.parameter_count(dims)
+                + LinearBackwardDescent.parameter_count(dims, diagonal=not config.ln_update_bias_only)
+                + SoftmaxAttention.parameter_count(dims)
                 + 2 * FiniteDifferenceBackward.parameter_count(dims))
     if spec.mlp == "gated":
         forward += ElementwiseProduct.parameter_count(dims)
         backward += ElementwiseProduct.parameter_count(dims)
     if spec.positions == "rotary":
         forward += RotaryForward.parameter_count(dims)
-    top = (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
-           + FiniteDifferenceBackward.parameter_count(dims) + PredictionLossGradient.parameter_count(dims))
-    embeddings = spec.vocab * spec.hidden
-    if spec.positions == "learned":
-        embeddings += (spec.max_positions + spec.position_offset) * spec.hidden
-    banks = (sum(len(_bank_names(spec, layer)) for layer in range(spec.n_layers)) + 1) * dims.K * dims.H
-    n_forward = 1 if config.reuse_forward_blocks else spec.n_layers
-    n_backward = 1 if config.reuse_backward_blocks else n
-    return n_forward * forward + n_backward * backward + top + embeddings + banks
+    top = PredictionLossGradient.parameter_count(dims)
+    if spec.final_norm:
+        top += (LinearForward.parameter_count(dims) + LinearBackwardDescent.parameter_count(dims, descent=False)
+                + FiniteDifferenceBackward.parameter_count(dims))
+    return forward, backward, top
+
+
+def _sparse_block_counts(dims: TinTDims, spec: AuxSpec, config: TinTConfig) -> tuple[int, int, int]:
+    """The same counts after :func:`sparsify_projections`, from one block of each kind built on
+    the CPU (at OPT-125M widths about 0.5 GB at a time; the TinT itself is never built)."""
+    from methodzoo.shared.modules import count_parameters
+
+    def sparse_count(module: nn.Module) -> int:
+        sparsify_projections(module)
+        return count_parameters(module)
+
+    g, eps = config.gate_scale, config.finite_difference_epsilon
+    with torch.no_grad():
+        norm = SlotNorm(dims, spec.norm, spec.norm_eps)
+        forward = sparse_count(_ForwardBlock(dims, spec, config))
+        backward = sparse_count(_BackwardBlock(dims, spec, config, norm))
+        top = sparse_count(PredictionLossGradient(dims, g))
+        if spec.final_norm:
+            top += sum(sparse_count(m) for m in (LinearForward(dims, g), LinearBackwardDescent(dims, g, 0.0, descent=False),
+                                                 FiniteDifferenceBackward(dims, g, norm.function, eps)))
+    return forward, backward, top
 
 
 class _ForwardBlock(nn.Module):
@@ -134,8 +174,10 @@ class _BackwardBlock(nn.Module):
         bias = 1.0 if spec.attention_bias else 0.0  # no bias update for bias-free layers (Llama)
         self.descent = LinearBackwardDescent(dims, g, eta, bias_scale=bias)
         self.descent_mlp_out = LinearBackwardDescent(dims, g, eta, bias_scale=bias / spec.mlp_chunks)
-        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=0.0,
-                                                  bias_scale=1.0 if spec.norm == "layernorm" else 0.0)
+        gain = not config.ln_update_bias_only  # the paper's default updates LayerNorm biases only
+        self.descent_norm = LinearBackwardDescent(dims, g, eta, weight_scale=1.0 if gain else 0.0,
+                                                  bias_scale=1.0 if spec.norm == "layernorm" else 0.0,
+                                                  diagonal=gain)
         self.attention = SoftmaxAttention(dims, g, backward=True, kv_heads=spec.n_kv_heads)
         self.norm_backward = FiniteDifferenceBackward(dims, g, norm.function, config.finite_difference_epsilon)
         self.activation_backward = FiniteDifferenceBackward(dims, g, activation_fn(spec.activation),
@@ -145,8 +187,8 @@ class _BackwardBlock(nn.Module):
 
 
 class TinT(nn.Module):
-    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2, OPT
-    or Llama auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
+    """Trainable Transformer in Transformer (Panigrahi et al., ICML 2024) for a pre-LN GPT-2, pre-
+    or post-LN OPT, or Llama auxiliary model. ``forward(input_ids)`` returns the logits ``(B, T, V)`` of the auxiliary
     after TinT's internal SGD step(s) on the first ``train_fraction`` of each sequence.
 
     Steps are overridable methods named after the paper: :meth:`embed`, :meth:`forward_block`,
@@ -197,7 +239,8 @@ class TinT(nn.Module):
                     banks[p + f"{kind}_{c}"] = stack_rows(mat[rows], vec[rows], S, H)
                 # every chunk carries b2 / c so that the chunk outputs sum to W2 g + b2
                 banks[p + f"{last}_{c}"] = stack_rows(out_w[:, rows], out_b / chunks, S, H)
-        banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), vector("final_norm.bias"), S, H)
+        if spec.final_norm:
+            banks["final_norm"] = stack_rows(torch.diag(weights["final_norm.weight"]), vector("final_norm.bias"), S, H)
         self.prefixes = nn.ParameterDict({k: nn.Parameter(v.detach().clone()) for k, v in banks.items()})
         g = config.gate_scale
         self.norm = SlotNorm(dims, spec.norm, spec.norm_eps)
@@ -205,10 +248,14 @@ class TinT(nn.Module):
         n_backward = 1 if config.reuse_backward_blocks else self.n_sim
         self.forward_blocks = nn.ModuleList(_ForwardBlock(dims, spec, config) for _ in range(n_forward))
         self.backward_blocks = nn.ModuleList(_BackwardBlock(dims, spec, config, self.norm) for _ in range(n_backward))
-        self.final_linear = LinearForward(dims, g)
-        self.final_backward = LinearBackwardDescent(dims, g, 0.0, descent=False)
-        self.final_norm_backward = FiniteDifferenceBackward(dims, g, self.norm.function, config.finite_difference_epsilon)
+        if spec.final_norm:
+            self.final_linear = LinearForward(dims, g)
+            self.final_backward = LinearBackwardDescent(dims, g, 0.0, descent=False)
+            self.final_norm_backward = FiniteDifferenceBackward(dims, g, self.norm.function,
+                                                                config.finite_difference_epsilon)
         self.loss_gradient_module = PredictionLossGradient(dims, g)
+        if config.sparse_projections:
+            sparsify_projections(self)
 
     # ----- helpers ------------------------------------------------------------------------------
     def _positions(self, T: int, device: torch.device, dtype: torch.dtype) -> Tensor:
@@ -248,24 +295,35 @@ class TinT(nn.Module):
 
     def forward_block(self, layer: int, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
                       masks: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        """One auxiliary pre-LN block; returns the output and the memory streams for backward."""
+        """One auxiliary block (pre-LN, or post-LN with ``spec.post_norm``); returns the output and
+        the memory streams for backward."""
         m = cast(_ForwardBlock, self.forward_blocks[0 if self.config.reuse_forward_blocks else layer])
         p = f"l{layer}_"
 
         def linear(h: Tensor, name: str) -> Tensor:
             return m.linear(self._load(h, banks[p + name]), positions, masks)
 
-        n1 = self.norm(x)
-        a = linear(n1, "norm1")
+        post = self.spec.post_norm
+        cache = {"x": x}
+        if post:
+            a = x
+        else:
+            cache["n1"] = n1 = self.norm(x)
+            a = linear(n1, "norm1")
         q, k, v = linear(a, "q"), linear(a, "k"), linear(a, "v")
         if self.spec.positions == "rotary":
             q, k = m.rotary(q, positions), m.rotary(k, positions)
         o = m.attention(a, positions, masks, query=q, key=k, value=v)
         x1 = x + linear(o, "o")
-        n2 = self.norm(x1)
-        b = linear(n2, "norm2")
+        if post:  # x1 is the residual sum r1 here; the block continues from LN1(r1)
+            cache.update({"r1": x1, "n1": self.norm(x1)})
+            x1 = linear(cache["n1"], "norm1")
+            b = x1
+        else:
+            cache["n2"] = n2 = self.norm(x1)
+            b = linear(n2, "norm2")
         mlp = torch.zeros_like(x1)
-        cache = {"x": x, "n1": n1, "a": a, "q": q, "k": k, "o": o, "x1": x1, "n2": n2, "b": b}
+        cache.update({"a": a, "q": q, "k": k, "o": o, "x1": x1, "b": b})
         for c in range(self.spec.mlp_chunks):
             if self.spec.mlp == "gated":
                 pre, up = linear(b, f"gate_{c}"), linear(b, f"up_{c}")
@@ -278,11 +336,16 @@ class TinT(nn.Module):
                 g = m.activation(u, positions)
                 mlp = mlp + linear(g, f"fc2_{c}")
                 cache.update({f"pre{c}": u, f"g{c}": g})
+        if post:
+            cache.update({"r2": x1 + mlp, "n2": self.norm(x1 + mlp)})
+            return linear(cache["n2"], "norm2"), cache
         return x1 + mlp, cache
 
     def head(self, x: Tensor, banks: dict[str, Tensor], positions: Tensor,
              masks: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         """Final norm and tied unembedding: ``(logits (B, T, V), h_final, normalised x)``."""
+        if not self.spec.final_norm:
+            return x[:, self.dims.K:, :self.dims.D] @ self.embed_tokens.t(), x, x
         n = self.norm(x)
         h = self.final_linear(self._load(n, banks["final_norm"]), positions, masks)
         logits = h[:, self.dims.K:, :self.dims.D] @ self.embed_tokens.t()
@@ -295,6 +358,8 @@ class TinT(nn.Module):
         rows = torch.zeros(1, N, 1, device=h.device, dtype=h.dtype)
         rows[:, K:K + train_len - 1] = 1.0  # positions whose next token is in the training part
         dh = self.loss_gradient_module(h, positions, masks, raw, self.embed_tokens, rows)
+        if not self.spec.final_norm:
+            return dh
         dn = self.final_backward(self._load(dh, banks["final_norm"]), positions, masks)
         return self.final_norm_backward(dn, positions, memory=x)
 
@@ -310,6 +375,10 @@ class TinT(nn.Module):
             new_banks[p + name] = out[:, :K]
             return out
 
+        post = self.spec.post_norm
+        if post:  # out = LN2(r2): through the gain and the normalisation first
+            dn2 = step(m.descent_norm, grad, "norm2", cache["n2"])
+            grad = m.norm_backward(dn2, positions, memory=cache["r2"])
         db = torch.zeros_like(grad)
         for c in reversed(range(self.spec.mlp_chunks)):
             if self.spec.mlp == "gated":
@@ -323,13 +392,19 @@ class TinT(nn.Module):
                 dg = step(m.descent_mlp_out, grad, f"fc2_{c}", cache[f"g{c}"])
                 du = m.activation_backward(dg, positions, memory=cache[f"pre{c}"])
                 db = db + step(m.descent, du, f"fc1_{c}", cache["b"])
-        dn2 = step(m.descent_norm, db, "norm2", cache["n2"])
-        dx1 = grad + m.norm_backward(dn2, positions, memory=cache["x1"])
+        if post:  # x1 = LN1(r1) feeds both the residual and the MLP
+            dn1 = step(m.descent_norm, grad + db, "norm1", cache["n1"])
+            dx1 = m.norm_backward(dn1, positions, memory=cache["r1"])
+        else:
+            dn2 = step(m.descent_norm, db, "norm2", cache["n2"])
+            dx1 = grad + m.norm_backward(dn2, positions, memory=cache["x1"])
         do = step(m.descent, dx1, "o", cache["o"])
         dv = m.attention(do, positions, masks, query=cache["q"], key=cache["k"])
         da = step(m.descent, dv, "v", cache["a"])
         if not self.config.backprop_through_attention:
             return dx1
+        if post:
+            return dx1 + da
         dn1 = step(m.descent_norm, da, "norm1", cache["n1"])
         return dx1 + m.norm_backward(dn1, positions, memory=cache["x"])
 
@@ -407,9 +482,12 @@ class TinT(nn.Module):
             out[w + last + ".weight"] = torch.cat([d[0] for d in parts], -1)[..., :F_]
             if spec.mlp_bias:
                 out[w + last + ".bias"] = torch.stack([d[1] for d in parts]).sum(0)
-            if spec.norm == "layernorm":
-                for name in ("norm1", "norm2"):
-                    out[w + name + ".bias"] = delta(p + name)[1]
+            for name in ("norm1", "norm2"):
+                dw, db = delta(p + name)
+                if spec.norm == "layernorm":
+                    out[w + name + ".bias"] = db
+                if not self.config.ln_update_bias_only:
+                    out[w + name + ".weight"] = torch.diagonal(dw, dim1=-2, dim2=-1)
         return out
 
 
@@ -425,6 +503,19 @@ def build_tint(aux_model: nn.Module, config: TinTConfig | None = None) -> TinT:
     if dtype not in (torch.float32, torch.float64):
         raise UserError(f"the auxiliary model is {dtype}; TinT's finite-difference backward "
                         "(eps = 1e-3) needs float32 or float64: convert it with .float()")
-    with torch.no_grad():
-        model = TinT(spec, config, {k: v.detach().to("cpu", torch.float32) for k, v in weights.items()})
-    return model.to(device=device, dtype=dtype).eval()
+    # Build in the auxiliary's dtype: constructing in float32 and casting afterwards would round a
+    # float64 auxiliary's weights (and the construction's eps, 1/eps, -eta) to float32.
+    with torch.no_grad(), _default_dtype(dtype):
+        model = TinT(spec, config, {k: v.detach().to("cpu") for k, v in weights.items()})
+    return model.to(device=device).eval()
+
+
+@contextmanager
+def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Modules create their weights with the default dtype; set it for the construction only."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)

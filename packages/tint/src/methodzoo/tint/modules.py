@@ -105,6 +105,7 @@ class TinTAttention(nn.Module):
                  shared: str = "", self_only: bool = False) -> None:
         super().__init__()
         self.self_only = self_only
+        self.block_sparse = False  # linear heads: compute only the (query, key) block the mask allows
         self.sources, self.n_heads, self.d_qk, self.d_v = sources, n_heads, d_qk, d_v
         self.softmax, self.scale, self.transpose, self.shared = softmax, scale, transpose, shared
         width = [dims.P if s == "position" else dims.H for s in sources]
@@ -134,6 +135,8 @@ class TinTAttention(nn.Module):
     def forward(self, streams: dict[str, Tensor], mask: Tensor) -> Tensor:
         """``mask`` (B or 1, N, N) bool: which (query row, key row) pairs interact."""
         B = max(s.shape[0] for s in streams.values())
+        if self.block_sparse and not self.softmax and not self.self_only and mask.shape[0] == 1:
+            return self._block_forward(streams, mask, B)
         q = self._heads(self.q(streams[self.sources[0]]), self.d_qk, B, "q")
         k = self._heads(self.k(streams[self.sources[1]]), self.d_qk, B, "k")
         v = self._heads(self.v(streams[self.sources[2]]), self.d_v, B, "v")
@@ -150,6 +153,23 @@ class TinTAttention(nn.Module):
             scores = scores.transpose(-1, -2)
         out = (scores @ v).transpose(1, 2)  # (B, N, nh, d_v)
         return self.o(out.reshape(B, out.shape[1], self.n_heads * self.d_v))
+
+    def _block_forward(self, streams: dict[str, Tensor], mask: Tensor, B: int) -> Tensor:
+        """Linear attention on the rows that have an allowed key and the keys some row may see
+        (tokens x prefixes for a simulated linear layer, prefixes x training tokens for a descent):
+        the masked-out scores are exact zeros in :meth:`forward`, so the sums are the same."""
+        rows = mask[0].any(-1).nonzero()[:, 0]
+        cols = mask[0].any(-2).nonzero()[:, 0]
+        q = self._heads(self.q(streams[self.sources[0]][..., rows, :]), self.d_qk, B, "q")  # (B, nh, n_rows, d)
+        k = self._heads(self.k(streams[self.sources[1]][..., cols, :]), self.d_qk, B, "k")  # (B, nh, n_cols, d)
+        v = self._heads(self.v(streams[self.sources[2]][..., cols, :]), self.d_v, B, "v")
+        block = mask[:, rows][:, :, cols][:, None]  # (1, 1, n_rows, n_cols)
+        scores = (q @ k.transpose(-1, -2)) * self.scale * block
+        picked = self.o((scores @ v).transpose(1, 2).reshape(B, len(rows), self.n_heads * self.d_v))
+        N = mask.shape[-1]
+        out = picked.new_zeros(B, N, picked.shape[-1])
+        out[:, rows] = picked  # rows without an allowed key stay o(0) = 0 (o has no bias)
+        return out
 
 
 def _write(hidden: Tensor, gate: Tensor, out: Tensor, clear: Tensor | None) -> Tensor:
@@ -211,10 +231,14 @@ class LinearBackwardDescent(nn.Module):
       ``-eta`` is folded into the value matrix, scaled by ``weight_scale`` / ``bias_scale``
       (``weight_scale=0`` gives the LayerNorm bias-only update; ``bias_scale=1/c`` for the
       ``c`` chunks sharing one output bias).
+    * ``diagonal=True`` (LayerNorm / RMSNorm gains, stored as ``diag(gamma)``): the descent keeps
+      only the diagonal of ``sum_t dy_t x_t^T`` (:class:`DiagonalRestriction`), i.e.
+      ``gamma <- gamma - eta sum_t dy_t * x_t`` with ``x`` the normalised input.
     """
 
     def __init__(self, dims: TinTDims, gate_scale: float, learning_rate: float, *,
-                 weight_scale: float = 1.0, bias_scale: float = 1.0, descent: bool = True) -> None:
+                 weight_scale: float = 1.0, bias_scale: float = 1.0, descent: bool = True,
+                 diagonal: bool = False) -> None:
         super().__init__()
         D, S, K = dims.D, dims.S, dims.K
         self.backward_attention = TinTAttention(dims, S, D, D, ("hidden", "position", "hidden"), shared="q")
@@ -243,15 +267,18 @@ class LinearBackwardDescent(nn.Module):
                     d.v.bias[s * (D + 1) + D] = -learning_rate * bias_scale
                     d.o.weight[s * D:(s + 1) * D, s * (D + 1):s * (D + 1) + D] = torch.eye(D)
                     d.o.weight[S * D + s, s * (D + 1) + D] = 1.0
+        self.restrict = DiagonalRestriction(dims) if descent and diagonal else None
 
     @staticmethod
-    def parameter_count(dims: TinTDims, descent: bool = True) -> int:
+    def parameter_count(dims: TinTDims, descent: bool = True, diagonal: bool = False) -> int:
         count = (TinTAttention.parameter_count(dims, dims.S, dims.D, dims.D, ("hidden", "position", "hidden"), shared="q")
                  + Gate.parameter_count(dims))
         if descent:
             count += (TinTAttention.parameter_count(dims, dims.S, dims.D, dims.D + 1,
                                                     ("position", "hidden", "memory"), v_bias=True, shared="k")
                       + Gate.parameter_count(dims))
+            if diagonal:
+                count += DiagonalRestriction.parameter_count(dims)
         return count
 
     def forward(self, hidden: Tensor, positions: Tensor, masks: dict[str, Tensor],
@@ -265,8 +292,42 @@ class LinearBackwardDescent(nn.Module):
             assert memory is not None
             step = self.descent_attention({"hidden": hidden, "position": pos, "memory": memory},
                                           masks["prefix_to_train"])
+            if self.restrict is not None:
+                step = self.restrict(step, positions)
             out = out + self.descent_gate(positions) * step
         return out
+
+
+class DiagonalRestriction(nn.Module):
+    """Keeps, in the prefix rows of a descent step, only the entries of a diagonal matrix: prefix
+    ``j`` keeps entry ``jS + s`` of its row block ``s`` (and its bias entries). The mask depends
+    only on the prefix's one-hot position, so this is an elementwise product of the step with a
+    position projection: a linear attention in which each row attends only to itself, with one
+    one-dimensional head per kept channel (as :class:`ElementwiseProduct`)."""
+
+    def __init__(self, dims: TinTDims) -> None:
+        super().__init__()
+        D, S, K = dims.D, dims.S, dims.K
+        width = S * D + S  # the weight rows and their bias entries
+        self.attention = TinTAttention(dims, width, 1, 1, ("step", "position", "step"), v_bias=True, self_only=True)
+        a = self.attention
+        with torch.no_grad():
+            a.q.weight[:, :width] = torch.eye(width)
+            a.v.bias.fill_(1.0)
+            a.o.weight[:width] = torch.eye(width)
+            for s in range(S):
+                for j in range(K):
+                    a.k.weight[s * D + j * S + s, j] = 1.0  # the diagonal entry of row jS + s
+                    a.k.weight[S * D + s, j] = 1.0  # its bias entry
+
+    @staticmethod
+    def parameter_count(dims: TinTDims) -> int:
+        width = dims.S * dims.D + dims.S
+        return TinTAttention.parameter_count(dims, width, 1, 1, ("step", "position", "step"), v_bias=True)
+
+    def forward(self, step: Tensor, positions: Tensor) -> Tensor:
+        return self.attention({"step": step, "position": positions[None]},
+                              step.new_ones(1, 1, 1, dtype=torch.bool))
 
 
 class SoftmaxAttention(nn.Module):

@@ -131,7 +131,7 @@ def aux_forward(spec: AuxSpec, w: dict[str, Tensor], input_ids: Tensor,
 
     for i in range(spec.n_layers):
         p = f"layers.{i}."
-        a = norm(x, p + "norm1")
+        a = x if spec.post_norm else norm(x, p + "norm1")
         a_for_values = a if approx.backprop_through_attention else a.detach()
         q = _linear(w, p + "q", a).view(B, T, spec.n_heads, spec.head_dim).transpose(1, 2)  # (B, h, T, hd)
         k = _linear(w, p + "k", a).view(B, T, spec.n_kv_heads, spec.head_dim).transpose(1, 2)
@@ -147,14 +147,18 @@ def aux_forward(spec: AuxSpec, w: dict[str, Tensor], input_ids: Tensor,
             probs = probs.detach()
         o = (probs @ v).transpose(1, 2).reshape(B, T, spec.hidden)
         x = x + _linear(w, p + "o", o)
-        b = norm(x, p + "norm2")
+        if spec.post_norm:
+            x = norm(x, p + "norm1")
+        b = x if spec.post_norm else norm(x, p + "norm2")
         if spec.mlp == "gated":
             g = finite_difference_vjp(act, _linear(w, p + "gate", b), eps_fd) * _linear(w, p + "up", b)
             x = x + _linear(w, p + "down", g)
         else:
             g = finite_difference_vjp(act, _linear(w, p + "fc1", b), eps_fd)
             x = x + _linear(w, p + "fc2", g)
-    h = norm(x, "final_norm")
+        if spec.post_norm:
+            x = norm(x, p + "norm2")
+    h = norm(x, "final_norm") if spec.final_norm else x
     return h @ w["embed"].t(), h
 
 
@@ -203,7 +207,7 @@ def simulate_one_step(aux_model: nn.Module, input_ids: Tensor, config: TinTConfi
     n_sim = _resolve_layers(spec, config)
     train_len, _ = split_lengths(input_ids.shape[1], config.train_fraction)
     weights = {k: v.detach() for k, v in aux_weights(aux_model).items()}
-    names = updated_parameter_names(spec, n_sim)
+    names = updated_parameter_names(spec, n_sim, norm_gains=not config.ln_update_bias_only)
     eta = config.learning_rate
 
     def one_sequence(ids: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
@@ -249,7 +253,7 @@ def dynamic_eval_step(aux_model: nn.Module, input_ids: Tensor, config: TinTConfi
     train_len, t_train = split_lengths(input_ids.shape[1], config.train_fraction)
     eta_mean = config.learning_rate * t_train
     befores, afters, deltas = [], [], []
-    names = updated_parameter_names(spec, n_sim)
+    names = updated_parameter_names(spec, n_sim, norm_gains=not config.ln_update_bias_only)
     for ids in input_ids:
         model = copy.deepcopy(aux_model).eval()
         for p in model.parameters():
