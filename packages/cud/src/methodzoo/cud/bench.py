@@ -15,6 +15,8 @@ of order K. Arms on the 2-D mixture, each with the VAE coupling (CUD's) and the 
   distillation taking the other half;
 * the sweep, VAE coupling: ``cud_T{1,2,4}`` (catch-up step T; ``cud`` is T = 16) and
   ``cud_order{2,3}`` (RK-23, RK-34 at T = 16);
+* ``cud_equal_iterations``: the paper setting at flow matching's iterations (twice its NFE), the
+  comparison made before the budgets were counted in NFE;
 * ``cud1step`` / ``fm1step``: CUD / flow matching then the one-step stage, with the stored
   trajectories' NFE counted; ``torchcfm``: the peer's ``ConditionalFlowMatcher(sigma=0)``.
 
@@ -64,7 +66,7 @@ from methodzoo.shared.config import Config
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.errors import missing_extra
 from methodzoo.shared.seed import seeded
-from methodzoo.shared.timing import timed_call
+from methodzoo.shared.timing import interleaved_timing, timed_call
 
 STEPS = (1, 2, 4, 8, 16)
 DIGIT_STEPS = (1, 2, 4, 16)
@@ -218,6 +220,34 @@ class _Budget:
         return Arm(_PeerAsCUD(trainer.ema.model), steps * train.batch_size, steps)  # type: ignore[arg-type]
 
 
+def _iteration_timing(data: TrainingData, network: NetworkConfig, batch: int) -> dict[str, float]:
+    """Milliseconds per training iteration (loss, backward, Adam step) of flow matching and CUD of
+    orders 1–3, measured interleaved so machine load hits every arm alike; and ratios to fm_vae."""
+    from methodzoo.cud.networks import build_model
+    from methodzoo.cud.objective import CatchUpDistillation
+
+    configs = {"fm_vae": FM_VAE, "cud": VAE, **{f"cud_order{k}": VAE.replace(order=k) for k in SWEEP_ORDERS}}
+    generator = torch.Generator().manual_seed(0)
+    calls = {}
+    for name, config in configs.items():
+        model = build_model(data.data_shape, network, order=config.order, coupling=config.coupling)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        method = CatchUpDistillation(config)
+
+        def step(model: nn.Module = model, optimizer: torch.optim.Optimizer = optimizer,
+                 method: CatchUpDistillation = method) -> None:
+            optimizer.zero_grad()
+            method.loss(model, data.draw(batch, 0, generator), generator=generator)["loss"].backward()  # type: ignore[arg-type]
+            optimizer.step()
+
+        calls[name] = step
+    timing = interleaved_timing(calls, rounds=21, warmup=3)
+    out = {f"iteration_ms_{name}": round(timing.median_ms(name), 3) for name in configs}
+    out.update({f"iteration_time_ratio_{name}_fm": round(timing.ratio(name, "fm_vae"), 3)
+                for name in configs if name != "fm_vae"})
+    return out
+
+
 def _timed(make: Callable[[], Arm]) -> Arm:
     arm, seconds = timed_call(make)
     arm.seconds = seconds
@@ -240,6 +270,9 @@ def _toy_arms(budget: _Budget, trajectories: int) -> dict[str, Arm]:
             arms[f"{kind}{suffix}"] = arm
     for T in SWEEP_T:
         arms[f"cud_T{T}"] = _timed(lambda T=T: budget.objective(VAE.replace(catch_up_T=T), name=f"cud_T{T}"))
+    # The comparison before issue 18: CUD at flow matching's iterations, i.e. twice its NFE.
+    arms["cud_equal_iterations"] = _timed(lambda: budget.objective(VAE, budget=2 * budget.budget,
+                                                                   name="cud_equal_iterations"))
     for order in SWEEP_ORDERS:
         arms[f"cud_order{order}"] = _timed(lambda k=order: budget.objective(VAE.replace(order=k), name=f"order{k}"))
     arms["cud1step"] = _timed(lambda: budget.with_one_step_stage(VAE, trajectories, "cud1step"))
@@ -348,6 +381,7 @@ def run(ctx: BenchContext) -> BenchResult:
         for metric in ("swd", "w2"):
             metrics[f"{metric}_cud_same_coupling_fm_{count}"] = metrics[f"{metric}_fm_vae_{count}"]
     metrics["budget_nfe_2d"] = budget_nfe
+    metrics.update(_iteration_timing(toy, toy_net, profile.toy_batch))
     _log("2-D done")
     tables += _toy_tables(metrics, names, profile, seeds)
 
@@ -389,6 +423,10 @@ def run(ctx: BenchContext) -> BenchResult:
         "(fm_vae for VAE-coupled arms, fm for _independent ones), as the ratio of the seed means, with "
         "the per-seed range in _min/_max. Metrics are means over seeds "
         f"{seeds}; _std keys are the standard deviation over seeds.",
+        "Wall-clock: train s is the mean training time per seed on a loaded shared CPU (indicative only); "
+        "iteration_time_ratio_X_fm is the median per-iteration time ratio to fm_vae measured interleaved "
+        f"(core interleaved_timing): CUD order 1 {metrics['iteration_time_ratio_cud_fm']}×, order 2 "
+        f"{metrics['iteration_time_ratio_cud_order2_fm']}×, order 3 {metrics['iteration_time_ratio_cud_order3_fm']}×.",
         "The sweep rows (cud_T1, cud_T2, cud_T4, cud_order2, cud_order3) were chosen before the run; "
         "choosing the best of them on these same seeds is optimistic.",
     ]
