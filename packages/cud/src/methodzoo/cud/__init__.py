@@ -11,9 +11,24 @@ order 1, 2 or 3), sampled with few ODE steps::
     x = sample(run.sampling_model, 1000, steps=2, solver="euler").samples
 """
 
-from methodzoo.cud.config import CUDConfig, NetworkConfig, OneStepConfig, TrainConfig
+from methodzoo.cud.baselines import (
+    ConsistencyDistillation,
+    ProgressiveDistillation,
+    distill_consistency,
+    distill_progressive,
+)
+from methodzoo.cud.config import (
+    ConsistencyConfig,
+    CUDConfig,
+    NetworkConfig,
+    OneStepConfig,
+    ProgressiveConfig,
+    TrainConfig,
+)
 from methodzoo.cud.data import TrainingData, load_training_data
+from methodzoo.cud.evaluation import exact_wasserstein2, straightness
 from methodzoo.cud.networks import CouplingEncoder, CUDModel, UNet, VelocityMLP, build_model
+from methodzoo.cud.nfe import count_evaluations, cud_nfe_per_sample
 from methodzoo.cud.objective import CatchUpDistillation, gaussian_kl
 from methodzoo.cud.onestep import OneStepDistillation, distill_one_step
 from methodzoo.cud.solvers import SOLVERS, SampleResult, integrate, peer_to_cud, sample
@@ -26,10 +41,22 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "NetworkConfig",
     "OneStepConfig",
     "TrainConfig",
+    "ConsistencyConfig",
+    "ProgressiveConfig",
     # the method
     "CatchUpDistillation",
     "OneStepDistillation",
     "gaussian_kl",
+    # baselines
+    "ConsistencyDistillation",
+    "ProgressiveDistillation",
+    "distill_consistency",
+    "distill_progressive",
+    # evaluation and cost
+    "count_evaluations",
+    "cud_nfe_per_sample",
+    "exact_wasserstein2",
+    "straightness",
     # networks
     "CUDModel",
     "CouplingEncoder",

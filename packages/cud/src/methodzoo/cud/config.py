@@ -199,3 +199,50 @@ class OneStepConfig(Config):
         check(self.num_trajectories >= 1, "num_trajectories must be >= 1, got {}", self.num_trajectories)
         check(self.anchor_weight >= 0, "anchor_weight must be >= 0, got {}", self.anchor_weight)
         check(self.head >= 1, "head must be >= 1, got {}", self.head)
+
+
+@dataclass(frozen=True)
+class ConsistencyConfig(Config):
+    """Consistency distillation (Song et al., 2023) from a trained velocity model, the same-backbone
+    baseline of the paper's comparison.
+
+    The student's consistency function is ``f_θ(x, t) = x − t·v_θ(x, t)`` (one Euler step to
+    t = 0, so f(x, 0) = x holds by construction). On the grid t_n = n/N it learns
+    ``f_θ(x_{t_n}, t_n) ≈ sg[f_θ⁻(x̂_{t_{n−1}}, t_{n−1})]`` where ``x̂`` is one Euler step of the
+    frozen teacher and θ⁻ the EMA target network.
+    """
+
+    num_steps: int = field(default=16, metadata={"help": "N: the teacher's Euler grid t_n = n/N"})
+    target_ema_decay: float = field(default=0.95, metadata={
+        "help": "decay μ of the target network θ⁻ (also the weights used for sampling)"})
+
+    def validate(self) -> None:
+        check(self.num_steps >= 1, "num_steps must be >= 1, got {}", self.num_steps)
+        check(0.0 <= self.target_ema_decay < 1.0, "target_ema_decay must be in [0, 1), got {}",
+              self.target_ema_decay)
+
+
+@dataclass(frozen=True)
+class ProgressiveConfig(Config):
+    """Progressive distillation (Salimans & Ho, 2022) from a trained velocity model.
+
+    Each round halves the Euler step count: the student (initialised from the teacher) learns, on
+    its own grid of N/2 steps, the mean slope of two teacher Euler steps of size 1/N; then it
+    becomes the teacher. Rounds run from ``start_steps`` down to ``final_steps``.
+    """
+
+    start_steps: int = field(default=16, metadata={"help": "Euler steps of the first teacher (a power of 2)"})
+    final_steps: int = field(default=1, metadata={"help": "Euler steps of the last student"})
+
+    def validate(self) -> None:
+        check(self.final_steps >= 1, "final_steps must be >= 1, got {}", self.final_steps)
+        check(self.start_steps > self.final_steps, "start_steps must exceed final_steps, got {} and {}",
+              self.start_steps, self.final_steps)
+        ratio = self.start_steps // self.final_steps
+        check(self.start_steps % self.final_steps == 0 and ratio & (ratio - 1) == 0,
+              "start_steps / final_steps must be a power of 2, got {} / {}", self.start_steps, self.final_steps)
+
+    @property
+    def rounds(self) -> int:
+        """The number of halvings."""
+        return (self.start_steps // self.final_steps).bit_length() - 1
