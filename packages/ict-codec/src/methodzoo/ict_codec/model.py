@@ -34,6 +34,7 @@ from methodzoo.ict_codec.config import CodecConfig
 from methodzoo.ict_codec.entropy import (
     FactorizedDensity,
     GaussianConditional,
+    bound_towards,
     numpy_tables,
     quantize_around_mean,
 )
@@ -217,7 +218,7 @@ class ChannelWiseCodec(nn.Module):
         gc = self.gaussian_conditional
         if self.config.scale_param == "index":
             return mu, gc.scale_from_index(raw), raw
-        scale = raw.clamp_min(self.config.scale_min)
+        scale = bound_towards(raw, self.config.scale_min)
         return mu, scale, gc.index_from_scale(scale)
 
     def latent_residual(self, i: int, hyper_mu: torch.Tensor, y_hat_slices: list[torch.Tensor],
