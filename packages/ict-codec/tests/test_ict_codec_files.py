@@ -138,3 +138,38 @@ def test_cli_uses_shipped_weights_by_default_and_finds_them_again(tmp_path: Path
     quality_one = np.asarray(Image.open(tmp_path / "b.png"))
     assert np.array_equal(quality_one, decompress(load_pretrained(1), (tmp_path / "b.mzic").read_bytes()))
     assert main(["ict-codec", "compress", str(tmp_path / "in.png"), str(tmp_path / "c.mzic"), "--quality", "9"]) == 2
+
+
+@pytest.mark.slow
+def test_compiled_synthesis_keeps_bitstreams_and_exact_round_trips(test_crops: list[tuple[str, np.ndarray]]) -> None:
+    torch.manual_seed(0)
+    eager = build_model(CodecConfig.tiny("ict")).eval()
+    compiled = build_model(CodecConfig.tiny("ict")).eval()
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_synthesis()
+    image = test_crops[0][1][:64, :128]
+    data = compress(eager, image)
+    assert compress(compiled, image) == data  # the entropy parameters are never compiled
+    decoded = decompress_tensor(compiled, data)
+    assert torch.equal(decoded, reconstruct(compiled, image)["x_hat"])  # both run the compiled g_s
+    assert torch.allclose(decoded, decompress_tensor(eager, data), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_weights(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import zipfile
+
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on PATH")
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run([uv, "build", "--package", "methodzoo-ict-codec", "--wheel", "--out-dir", str(tmp_path)],
+                   cwd=root, check=True, capture_output=True, timeout=600)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = [f"methodzoo/ict_codec/weights/ict-q{q}.safetensors" for q in (1, 2, 3, 4)]
+    assert set(shipped) <= names
+    sizes = [info.file_size for info in zipfile.ZipFile(wheel).infolist() if "/weights/" in info.filename]
+    assert sum(sizes) <= 20 * 2**20

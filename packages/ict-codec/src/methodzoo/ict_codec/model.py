@@ -190,8 +190,19 @@ class ChannelWiseCodec(nn.Module):
         return self.g_a(x / 255.0)
 
     def synthesis(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """x̂ = 255 · g_s(ŷ)."""
-        return self.g_s(y_hat) * 255.0
+        """x̂ = 255 · g_s(ŷ) (through the compiled g_s when coding, after :meth:`compile_synthesis`)."""
+        compiled = None if torch.is_grad_enabled() else self.__dict__.get("_compiled_synthesis")
+        return (compiled or self.g_s)(y_hat) * 255.0
+
+    def compile_synthesis(self, **options: Any) -> None:
+        """Opt in to ``torch.compile`` for g_s whenever autograd is off (decompress and ``reconstruct``).
+
+        g_s dominates decoding time. Compiling takes minutes on a CPU and happens again for each
+        new image size, so it pays off only when many images of one size are decoded. The entropy
+        parameters (what the bitstream depends on) are not compiled, so bitstreams stay
+        compatible; the reconstruction may differ from the eager one in the last float bit.
+        """
+        self.__dict__["_compiled_synthesis"] = torch.compile(self.g_s, dynamic=False, **options)
 
     def hyper_analysis(self, y: torch.Tensor) -> torch.Tensor:
         return self.h_a(y)
