@@ -18,19 +18,19 @@ from typing import Any
 _NAME = re.compile(r"^(?P<kind>[a-z-]+)-q(?P<quality>\d+)\.safetensors$")
 
 
-def _held_out() -> list[tuple[str, Any]]:
-    from methodzoo.ict_codec.release import HELD_OUT_OFFLINE
-    from methodzoo.shared.data import offline_photos
+def _held_out(crop: int | None = None) -> list[tuple[str, Any]]:
+    """The held-out photos, whole or as centre ``crop`` × ``crop`` crops (what the quick benchmark codes)."""
+    from methodzoo.ict_codec.bench import _test_images
 
-    return [(p.name, p.image) for p in offline_photos(list(HELD_OUT_OFFLINE))]
+    return _test_images(crop)
 
 
 def export(source: Path, target: Path, *, max_psnr_change: float = 0.01, max_bpp_change: float = 0.002,
-           ) -> list[dict[str, Any]]:
+           crop: int | None = None) -> list[dict[str, Any]]:
     """Export every ``<kind>-q<N>.safetensors`` of ``source`` into ``target``; return the measurements."""
     from methodzoo.ict_codec.api import evaluate, load_model, save_compact_model, summarize
 
-    images = _held_out()
+    images = _held_out(crop)
     rows = []
     target.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.iterdir()):
@@ -64,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=None, help="JSON file for the measurements")
     parser.add_argument("--max-psnr-change", type=float, default=0.01)
     parser.add_argument("--max-bpp-change", type=float, default=0.002)
+    parser.add_argument("--crop", type=int, default=None, help="measure on centre crops of this side (faster)")
     args = parser.parse_args(argv)
     rows = export(args.source, weights_folder(args.collection), max_psnr_change=args.max_psnr_change,
-                  max_bpp_change=args.max_bpp_change)
+                  max_bpp_change=args.max_bpp_change, crop=args.crop)
     if args.report is not None:
-        atomic_write_text(args.report, json.dumps({"collection": args.collection, "models": rows}, indent=2) + "\n")
+        report = {"collection": args.collection, "measured_on": f"centre {args.crop}px crops" if args.crop
+                  else "whole photos", "models": rows}
+        atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
     return 0
 
 
