@@ -173,3 +173,22 @@ def test_wheel_ships_the_weights(tmp_path: Path) -> None:
     assert set(shipped) <= names
     sizes = [info.file_size for info in zipfile.ZipFile(wheel).infolist() if "/weights/" in info.filename]
     assert sum(sizes) <= 20 * 2**20
+
+
+def test_fingerprint_and_attention_cache_follow_fused_adam_training(test_crops: list[tuple[str, np.ndarray]]) -> None:
+    """Fused Adam does not bump version counters; caches built before training must not survive it."""
+    from methodzoo.ict_codec import TrainConfig, fit, model_fingerprint
+    from methodzoo.ict_codec.model import _fingerprint
+
+    torch.manual_seed(0)
+    model = build_model(CodecConfig.tiny("ict")).eval()
+    image = test_crops[0][1][:64, :64]
+    before = model_fingerprint(model)
+    reconstruct(model, image)  # fills the attention-bias caches
+    fit(model, [test_crops[0][1]], TrainConfig(steps=2, batch_size=1, patch_size=64, lr=1e-2, checkpoint_every=0),
+        progress=False)
+    assert model_fingerprint(model) != before
+    assert model_fingerprint(model) == _fingerprint(model)
+    fresh = build_model(CodecConfig.tiny("ict")).eval()
+    fresh.load_state_dict(model.state_dict())
+    assert torch.equal(reconstruct(model, image)["x_hat"], reconstruct(fresh, image)["x_hat"])

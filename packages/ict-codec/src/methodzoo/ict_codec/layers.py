@@ -82,12 +82,18 @@ class WindowAttention(nn.Module):
         """
         if torch.is_grad_enabled():
             return self._attention_bias(mask, dtype)
-        key = (None if mask is None else id(mask), dtype, self.relative_bias.device, id(self.relative_bias),
-               self.relative_bias._version)
+        table = self.relative_bias.detach()
         cache = self.__dict__.setdefault("_bias_cache", {})
+        # The table is compared by value (a few hundred numbers): version counters miss some
+        # in-place updates (fused optimizer kernels, ``.data`` edits), a stale bias would not.
+        if "table" not in cache or cache["table"].device != table.device or not torch.equal(cache["table"], table):
+            cache.clear()
+            cache["table"] = table.clone()
+        key = (None if mask is None else id(mask), dtype)
         if key not in cache:
             if len(cache) >= 16:  # a few image sizes at a time
                 cache.clear()
+                cache["table"] = table.clone()
             cache[key] = (mask, self._attention_bias(mask, dtype))  # the mask is kept so its id stays unique
         return cache[key][1]
 

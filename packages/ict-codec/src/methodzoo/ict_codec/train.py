@@ -117,6 +117,10 @@ def fit(model: ChannelWiseCodec, photos: Sequence[np.ndarray], config: TrainConf
 
     hook = None if callback is None else (lambda t, scalars: callback(t.step, scalars))
     history = trainer.fit(loss_fn, config.steps, callback=hook)
+    # Fused Adam updates parameters without bumping their version counters, which the cached
+    # fingerprint and table checks (state_cache) rely on: mark every tensor as changed.
+    for tensor in [*model.parameters(), *model.buffers()]:
+        torch.autograd.graph.increment_version(tensor)
     model.eval()
     model.update(force=True)
     return history
