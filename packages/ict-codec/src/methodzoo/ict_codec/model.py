@@ -192,7 +192,7 @@ class ChannelWiseCodec(nn.Module):
     def synthesis(self, y_hat: torch.Tensor) -> torch.Tensor:
         """x̂ = 255 · g_s(ŷ) (through the compiled g_s when coding, after :meth:`compile_synthesis`)."""
         compiled = None if torch.is_grad_enabled() else self.__dict__.get("_compiled_synthesis")
-        return (compiled or self.g_s)(y_hat) * 255.0
+        return (self.g_s if compiled is None else compiled)(y_hat) * 255.0
 
     def compile_synthesis(self, **options: Any) -> None:
         """Opt in to ``torch.compile`` for g_s whenever autograd is off (decompress and ``reconstruct``).
