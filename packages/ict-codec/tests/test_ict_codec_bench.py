@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from methodzoo.ict_codec.bench import PROFILES, _bd_rate, _train_chain
+from methodzoo.ict_codec.bench import _bd_rate
 
 
-def test_chain_trains_every_lambda_from_the_previous_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    import methodzoo.ict_codec.bench as bench
-
-    monkeypatch.setattr(bench, "_train_photos", _photos)
-    profile = PROFILES.quick.replace(lambdas=(0.1, 0.01), base_steps=3, finetune_steps=2, batch_size=2)
-    chain = _train_chain(("ict", profile, 0, "cpu"))
-    assert chain["kind"] == "ict" and chain["params"] > 0
-    assert [s["lmbda"] for s in chain["stages"]] == [0.1, 0.01]
-    assert [s["steps"] for s in chain["stages"]] == [3, 2]
-    first, second = (s["state"] for s in chain["stages"])
-    assert first.keys() == second.keys()
-    changed = [k for k in first if first[k].dtype.is_floating_point and not torch.equal(first[k], second[k])]
-    assert changed  # fine-tuning moved the weights on from the first model's
-
-
-def _photos() -> list:
+def test_release_chain_trains_every_lambda_from_the_previous_weights(tmp_path: Path) -> None:
+    from methodzoo.ict_codec import ReleaseRecipe, load_model, train_release
     from methodzoo.shared.data import offline_photos
 
-    return [p.image for p in offline_photos(["rocket", "flower"])]
+    photos = [p.image for p in offline_photos(["rocket", "flower"])]
+    recipe = ReleaseRecipe(preset="tiny", lambdas=(0.01, 0.1), base_steps=3, finetune_steps=2, batch_size=2,
+                           patch_size=64, checkpoint_every=1)
+    assert [(q, lmbda, steps) for q, lmbda, steps, _, _ in recipe.stages()] == [(2, 0.1, 3), (1, 0.01, 2)]
+    lines: list[str] = []
+    files = train_release(tmp_path, recipe, photos, log=lines.append, log_every=1)
+    assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]
+    first, second = (load_model(f).state_dict() for f in reversed(files))
+    changed = [k for k in first if first[k].dtype.is_floating_point and not torch.equal(first[k], second[k])]
+    assert changed  # fine-tuning moved the weights on from the first model's
+    assert any("q1 step 2/2" in line for line in lines)
+    # Finished stages are not retrained: a second run only loads them.
+    lines.clear()
+    train_release(tmp_path, recipe, photos, log=lines.append)
+    assert sum("already trained" in line for line in lines) == 2
+
+
+def test_psnr_at_interpolates_in_log_rate_inside_the_curve_only() -> None:
+    from methodzoo.ict_codec.bench import _psnr_at
+
+    points = [{"bpp": 0.25, "psnr": 26.0}, {"bpp": 1.0, "psnr": 30.0}]
+    assert _psnr_at(points, 0.5) == pytest.approx(28.0)
+    assert _psnr_at(points, 2.0) is None
 
 
 def test_bd_rate_reports_the_shared_quality_range() -> None:
@@ -64,10 +74,15 @@ def test_timed_codecs_take_turns_input_by_input() -> None:
 def test_verdicts_are_undecided_without_a_shared_range_or_a_peer() -> None:
     from methodzoo.ict_codec.bench import verdicts
 
-    metrics = {"bd_rate_ict_vs_swint_charm": -12.0, "bd_overlap_db_ict_vs_swint_charm": 1.5,
-               "bd_rate_ict_vs_jpeg": None, "bd_overlap_db_ict_vs_jpeg": 0.0,
-               "decode_ratio_ict_over_compressai": 1.2, "decode_ms_ict": 12.0, "decode_ms_compressai": 10.0}
-    swint, jpeg, decode = verdicts(metrics)
-    assert swint.held is True and jpeg.held is None and decode.held is False
+    metrics = {"bd_rate_ict_vs_jpeg": -20.0, "bd_overlap_db_ict_vs_jpeg": 2.0,
+               "bd_rate_ict_vs_webp": None, "bd_overlap_db_ict_vs_webp": 0.0,
+               "bd_rate_ict_vs_swint_charm": -12.0, "bd_overlap_db_ict_vs_swint_charm": 1.5,
+               "bd_rate_aict_vs_ict": 3.0, "bd_overlap_db_aict_vs_ict": 2.0,
+               "decode_ratio_ict_over_compressai": 1.2, "decode_ms_512x768_ict": 12.0,
+               "decode_ms_512x768_compressai": 10.0}
+    jpeg, webp, swint, aict, decode = verdicts(metrics)
+    assert jpeg.held is False  # negative, but over less than the 3 dB the target asks for
+    assert webp.held is None and swint.held is True and aict.held is False and decode.held is False
     assert decode.ratio == pytest.approx(1.2)
-    assert verdicts({**metrics, "decode_ratio_ict_over_compressai": None})[2].held is None
+    assert verdicts({**metrics, "bd_overlap_db_ict_vs_jpeg": 3.5})[0].held is True
+    assert verdicts({**metrics, "decode_ratio_ict_over_compressai": None})[-1].held is None

@@ -64,7 +64,10 @@ def test_user_errors_exit_with_2(trained_run: Path, tmp_path: Path, capsys: pyte
     assert main(["ict-codec", "compress", str(tmp_path / "missing.png"), str(tmp_path / "o.ict"), "--weights",
                  weights]) == 2
     assert main(["ict-codec", "compress", str(tmp_path / "junk.ict"), str(tmp_path / "o.ict")]) == 2
-    assert "--weights" in capsys.readouterr().err
+    assert "as an image" in capsys.readouterr().err  # shipped weights by default; the input is no image
+    assert main(["ict-codec", "compress", str(tmp_path / "junk.ict"), str(tmp_path / "o.ict"), "--weights",
+                 weights, "--quality", "2"]) == 2
+    assert "--weights or --quality" in capsys.readouterr().err
     assert main(["ict-codec", "eval", str(tmp_path / "nowhere"), "--weights", weights]) == 2
     assert main(["ict-codec", "compress", str(tmp_path / "junk.ict"), str(tmp_path / "o.ict"), "--weights",
                  str(tmp_path / "junk.ict")]) == 2

@@ -6,6 +6,10 @@ SwinT-ChARM baselines, with real range-coded bitstreams (constriction).
     model = build_model(CodecConfig.small("ict"))
     data = compress(model, image)          # RGB uint8 (H, W, 3) -> bytes
     image_hat = decompress(model, data)    # bytes -> RGB uint8 (H, W, 3)
+
+    from methodzoo.ict_codec import compress_file, decompress_file, load_pretrained
+    compress_file("photo.png", "photo.mzic", quality=3)   # the shipped weights, quality 1..4
+    decompress_file("photo.mzic", "decoded.png")          # the shipped model named by the header
 """
 
 from methodzoo.ict_codec.api import (
@@ -16,12 +20,15 @@ from methodzoo.ict_codec.api import (
     load_model,
     pad_image,
     reconstruct,
+    save_compact_model,
     save_model,
     summarize,
 )
+from methodzoo.ict_codec.bitstream import DEFAULT_MAX_PIXELS, ImageTooLargeError
 from methodzoo.ict_codec.coding import BitstreamError
 from methodzoo.ict_codec.config import CodecConfig, TrainConfig, compressai_lambda
 from methodzoo.ict_codec.entropy import FactorizedDensity, GaussianConditional, scale_table
+from methodzoo.ict_codec.files import compress_file, decompress_file
 from methodzoo.ict_codec.model import (
     AICT,
     ICT,
@@ -32,6 +39,14 @@ from methodzoo.ict_codec.model import (
     model_fingerprint,
     parameter_count,
 )
+from methodzoo.ict_codec.pretrained import (
+    DEFAULT_QUALITY,
+    available,
+    load_pretrained,
+    model_for_bitstream,
+    pretrained_path,
+)
+from methodzoo.ict_codec.release import ReleaseRecipe, train_release
 from methodzoo.ict_codec.train import RandomCrops, fit, rate_distortion_loss
 
 __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
@@ -50,6 +65,8 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "parameter_count",
     # entropy models and coding
     "BitstreamError",
+    "ImageTooLargeError",
+    "DEFAULT_MAX_PIXELS",
     "FactorizedDensity",
     "GaussianConditional",
     "scale_table",
@@ -63,8 +80,19 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "save_model",
     "load_model",
     "pad_image",
+    "save_compact_model",
+    # files and shipped weights
+    "compress_file",
+    "decompress_file",
+    "load_pretrained",
+    "pretrained_path",
+    "available",
+    "model_for_bitstream",
+    "DEFAULT_QUALITY",
     # training
     "RandomCrops",
     "fit",
     "rate_distortion_loss",
+    "ReleaseRecipe",
+    "train_release",
 ]

@@ -90,12 +90,18 @@ def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_fa
     return bitstream.pack(header, z_string, y_string)
 
 
-def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
-    """Decode to the float reconstruction ``(1, 3, H, W)`` (equal to :func:`reconstruct`'s ``x_hat``)."""
+def decompress_tensor(model: ChannelWiseCodec, data: bytes,
+                      max_pixels: int = bitstream.DEFAULT_MAX_PIXELS) -> torch.Tensor:
+    """Decode to the float reconstruction ``(1, 3, H, W)`` (equal to :func:`reconstruct`'s ``x_hat``).
+
+    Headers asking for more than ``max_pixels`` pixels are refused before decoding
+    (:class:`~methodzoo.ict_codec.bitstream.ImageTooLargeError`).
+    """
     model.update()
     f_range = (model.config.f_min, model.config.f_max) if isinstance(model, AICT) else None
     header, z_string, y_string = bitstream.unpack(data, expected_kind=model.config.kind,
-                                                  expected_fingerprint=model_fingerprint(model), f_range=f_range)
+                                                  expected_fingerprint=model_fingerprint(model), f_range=f_range,
+                                                  max_pixels=max_pixels)
     multiple = model.config.pad_multiple
     padded = (-(-header.height // multiple) * multiple, -(-header.width // multiple) * multiple)
     shape = model.latent_size(*padded, header.scale_factor)
@@ -109,9 +115,9 @@ def decompress_tensor(model: ChannelWiseCodec, data: bytes) -> torch.Tensor:
     return out["x_hat"][..., : header.height, : header.width]
 
 
-def decompress(model: ChannelWiseCodec, data: bytes) -> np.ndarray:
+def decompress(model: ChannelWiseCodec, data: bytes, max_pixels: int = bitstream.DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode bytes written by :func:`compress` with the same model into an RGB uint8 image."""
-    return tensor_to_image(decompress_tensor(model, data))
+    return tensor_to_image(decompress_tensor(model, data, max_pixels))
 
 
 # ----- weights --------------------------------------------------------------------------------
@@ -144,15 +150,69 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> ChannelW
         raise UserError(f"{path} is not an ict-codec weights file (no '{WEIGHTS_FORMAT}' metadata)")
     config = CodecConfig.from_dict(json.loads(meta["config"]))
     model = build_model(config)
-    load_weights(path, model)
+    if meta.get("derived_tables_omitted") == "1":
+        _load_compact(path, model)
+    else:
+        load_weights(path, model)
     return model.to(device).eval()
 
 
+# The Gaussian tables follow from the config alone (rebuilt identically at construction), so
+# compact files leave them out; they are 1.6 MB of float64 per model.
+DERIVED_TABLES = ("gaussian_conditional.table_pmf", "gaussian_conditional.table_offset",
+                  "gaussian_conditional.table_length")
+
+
+def _load_compact(path: Path, model: ChannelWiseCodec) -> None:
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    missing, unexpected = model.load_state_dict(tensors, strict=False)  # fp16 values are widened to fp32
+    if unexpected or set(missing) - set(DERIVED_TABLES):
+        raise UserError(f"weights in {path} do not fit this model: missing {sorted(set(missing) - set(DERIVED_TABLES))}, "
+                        f"unexpected {sorted(unexpected)}")
+
+
+def save_compact_model(path: str | Path, model: ChannelWiseCodec, metadata: dict[str, str] | None = None,
+                       half: bool = True) -> Path:
+    """Save for shipping: without the config-derived Gaussian tables and, with ``half``, the float32
+    weights stored as float16. The weights are first rounded to float16 in place and the z tables
+    rebuilt from them, so the saved model decodes exactly what the in-memory one now codes."""
+    from safetensors.torch import save_file
+
+    from methodzoo.shared.io import atomic_write
+
+    if half:
+        with torch.no_grad():
+            for tensor in model.parameters():
+                tensor.copy_(tensor.half().float())
+    model.update(force=True)
+    tensors = {}
+    for name, value in model.state_dict().items():
+        if name in DERIVED_TABLES:
+            continue
+        value = value.detach().cpu().contiguous()
+        if half and value.dtype == torch.float32 and name not in _float32_buffers(model):
+            value = value.half()
+        tensors[name] = value.clone()
+    meta = {"format": WEIGHTS_FORMAT, "kind": model.config.kind, "config": model.config.to_json(indent=None),
+            "derived_tables_omitted": "1", "dtype": "float16" if half else "float32", **(metadata or {})}
+    return atomic_write(path, lambda temp: save_file(tensors, str(temp), metadata=meta))
+
+
+def _float32_buffers(model: ChannelWiseCodec) -> set[str]:
+    """Float32 buffers (not parameters) keep full precision: coding depends on them bit for bit."""
+    parameters = {name for name, _ in model.named_parameters()}
+    return {name for name, value in model.state_dict().items() if name not in parameters}
+
+
 # ----- evaluation -----------------------------------------------------------------------------
-def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: bool = True) -> list[dict[str, Any]]:
+def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: bool = True,
+             with_ms_ssim: bool = True) -> list[dict[str, Any]]:
     """Code every ``(name, image)`` for real and report actual/estimated bpp, PSNR, MS-SSIM, times.
 
     With ``check_exact`` the decoded image must equal the eval-mode reconstruction bit for bit.
+    MS-SSIM (5 scales, sides > 160 px only) is skipped with ``with_ms_ssim=False``.
     """
     from methodzoo.shared.metrics import bits_per_pixel, ms_ssim, ms_ssim_db, psnr
 
@@ -175,7 +235,7 @@ def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: boo
             "encode_ms": 1000 * encode_s, "decode_ms": 1000 * decode_s, "exact": exact,
             "scale_factor": ref["scale_factor"],
         }
-        if min(x.shape[-2:]) > 160:
+        if with_ms_ssim and min(x.shape[-2:]) > 160:
             value = float(ms_ssim(x, x_rec)[0])
             row["ms_ssim"] = value
             row["ms_ssim_db"] = ms_ssim_db(value)

@@ -38,7 +38,12 @@ _LAYOUT = struct.Struct("<4sBBBB16sIIdIII")
 _CRC = struct.Struct("<I")
 HEADER_SIZE = _LAYOUT.size + _CRC.size
 MAX_SIDE = 1 << 16
-MAX_PIXELS = 1 << 28
+MAX_PIXELS = 1 << 28  # what the format can describe
+DEFAULT_MAX_PIXELS = 1 << 26  # what a decoder accepts unless told otherwise (~67 Mpx, e.g. 8192x8192)
+
+
+class ImageTooLargeError(BitstreamError):
+    """The header asks for an image above the decoder's pixel limit (checked before any allocation)."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,22 @@ def pack(header: Header, z_string: bytes, y_string: bytes) -> bytes:
     return fields + _CRC.pack(zlib.crc32(fields)) + payload
 
 
+def check_pixel_limit(height: int, width: int, max_pixels: int) -> None:
+    """Raise :class:`ImageTooLargeError` when ``height × width`` exceeds ``max_pixels``."""
+    if height * width > max_pixels:
+        raise ImageTooLargeError(
+            f"bitstream asks for a {height}x{width} image ({height * width} pixels), above the decoder's limit "
+            f"of {max_pixels} pixels; raise max_pixels (CLI: --max-pixels) if you trust this file")
+
+
 def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
-           f_range: tuple[float, float] | None) -> tuple[Header, bytes, bytes]:
-    """Validate ``data`` and split it into (header, z string, y string); BitstreamError otherwise."""
+           f_range: tuple[float, float] | None,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Header, bytes, bytes]:
+    """Validate ``data`` and split it into (header, z string, y string); BitstreamError otherwise.
+
+    A header asking for more than ``max_pixels`` pixels raises :class:`ImageTooLargeError` before
+    anything is decoded or allocated (a forged header can carry valid checksums).
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise BitstreamError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -91,6 +109,7 @@ def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
             f"has {expected_fingerprint.hex()}); decode with the weights that encoded it")
     if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE and height * width <= MAX_PIXELS):
         raise BitstreamError(f"corrupted bitstream: implausible image size {height}x{width}")
+    check_pixel_limit(height, width, max_pixels)
     scale_factor: float | None = None
     if flags & 1:
         if f_range is None:
@@ -109,3 +128,22 @@ def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
         raise BitstreamError("corrupted bitstream: the payload checksum does not match")
     header = Header(kind, fingerprint, height, width, scale_factor, z_len, y_len)
     return header, payload[:z_len], payload[z_len:]
+
+
+def peek(data: bytes) -> Header:
+    """The header of ``data`` (magic, version and header checksum checked; payload not read)."""
+    data = bytes(data)
+    if len(data) < HEADER_SIZE:
+        raise BitstreamError(f"truncated bitstream: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
+    fields = data[: _LAYOUT.size]
+    magic, version, kind_index, flags, _reserved, fingerprint, height, width, f, z_len, y_len, _ = (
+        _LAYOUT.unpack(fields))
+    if magic != MAGIC:
+        raise BitstreamError(f"not an ict-codec bitstream (magic {magic!r}, expected {MAGIC!r})")
+    if version != FORMAT_VERSION:
+        raise BitstreamError(f"unsupported bitstream format version {version} (this reader knows {FORMAT_VERSION})")
+    if zlib.crc32(fields) != _CRC.unpack(data[_LAYOUT.size : HEADER_SIZE])[0]:
+        raise BitstreamError("corrupted bitstream: the header checksum does not match")
+    if kind_index >= len(KINDS):
+        raise BitstreamError(f"corrupted bitstream: unknown model kind {kind_index}")
+    return Header(KINDS[kind_index], fingerprint, height, width, f if flags & 1 else None, z_len, y_len)

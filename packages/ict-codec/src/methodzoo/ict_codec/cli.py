@@ -19,22 +19,26 @@ def register(subparsers: Any) -> None:
     sub.required = True
 
     p = sub.add_parser("compress", help="code an image file into a bitstream")
-    p.add_argument("input", help="image file (PNG, JPEG, ...)")
+    p.add_argument("input", help="image file (PNG, JPEG, PPM, ...)")
     p.add_argument("output", help="bitstream file to write")
     _weights_argument(p)
+    _quality_arguments(p)
     add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_compress)
 
     p = sub.add_parser("decompress", help="decode a bitstream into a PNG")
     p.add_argument("input", help="bitstream file")
     p.add_argument("output", help="image file to write (PNG)")
-    _weights_argument(p)
+    _weights_argument(p, decode=True)
+    p.add_argument("--max-pixels", type=int, default=None,
+                   help="refuse bitstreams whose header asks for more pixels (default: 2^26)")
     add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_decompress)
 
     p = sub.add_parser("eval", help="code every image of a folder; actual/estimated bpp, PSNR, MS-SSIM, times")
     p.add_argument("folder", help="folder of images (Kodak, CLIC, ... or your own)")
     _weights_argument(p)
+    _quality_arguments(p)
     add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_eval)
 
@@ -49,17 +53,34 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=_train)
 
 
-def _weights_argument(parser: argparse.ArgumentParser) -> None:
+def _weights_argument(parser: argparse.ArgumentParser, decode: bool = False) -> None:
+    default = ("the shipped model named by the bitstream's header" if decode
+               else "the shipped weights at --quality")
     parser.add_argument("--weights", required=False, default=None,
-                        help="model file written by `methodzoo ict-codec train` (model.safetensors)")
+                        help=f"model file written by `methodzoo ict-codec train` (default: {default})")
+
+
+def _quality_arguments(parser: argparse.ArgumentParser) -> None:
+    from methodzoo.ict_codec.pretrained import DEFAULT_QUALITY
+
+    parser.add_argument("--quality", type=int, default=None,
+                        help=f"quality of the shipped weights, 1 (lowest rate) .. 4 (default: {DEFAULT_QUALITY})")
+    parser.add_argument("--kind", default="ict",
+                        help="shipped model kind: ict (release) or, from the comparison set, aict, swint-charm, "
+                             "conv-charm (default: ict)")
 
 
 def _load(args: argparse.Namespace) -> Any:
     from methodzoo.ict_codec.api import load_model
+    from methodzoo.ict_codec.pretrained import DEFAULT_QUALITY, load_pretrained
 
-    if args.weights is None:
-        raise UserError("pass --weights MODEL.safetensors (train one with `methodzoo ict-codec train --out DIR`)")
-    return load_model(args.weights)
+    if args.weights is not None:
+        if getattr(args, "quality", None) is not None:
+            raise UserError("pass either --weights or --quality, not both")
+        return load_model(args.weights)
+    quality = DEFAULT_QUALITY if args.quality is None else args.quality
+    collection = "release" if args.kind == "ict" else "compare"
+    return load_pretrained(quality, args.kind, collection)
 
 
 def _compress(args: argparse.Namespace) -> int:
@@ -84,14 +105,23 @@ def _decompress(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from methodzoo.ict_codec.api import decompress
+    from methodzoo.ict_codec.bitstream import DEFAULT_MAX_PIXELS, check_pixel_limit, peek
+    from methodzoo.ict_codec.pretrained import model_for_bitstream
     from methodzoo.shared.io import atomic_write
     from methodzoo.shared.timing import timed_call
 
-    model = _load(args)
     path = Path(args.input)
     if not path.is_file():
         raise UserError(f"bitstream file {path} does not exist")
-    image, seconds = timed_call(partial(decompress, model, path.read_bytes()))
+    data = path.read_bytes()
+    max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
+    if args.weights is None:
+        header = peek(data)
+        check_pixel_limit(header.height, header.width, max_pixels)
+        model = model_for_bitstream(data)
+    else:
+        model = _load(args)
+    image, seconds = timed_call(partial(decompress, model, data, max_pixels))
     atomic_write(args.output, lambda temp: Image.fromarray(image).save(temp, format="PNG"))
     result = {"input": args.input, "output": args.output, "height": image.shape[0], "width": image.shape[1],
               "decode_ms": 1000 * seconds}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,6 +39,34 @@ def round_ste(x: torch.Tensor) -> torch.Tensor:
 def quantize_around_mean(y: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
     """ŷ = round(y − μ) + μ with ∂ŷ/∂y = 1 (the paper's decoder input)."""
     return round_ste(y - mu) + mu
+
+
+class _BoundTowards(torch.autograd.Function):
+    """clamp(x, lo, hi) whose gradient still flows where a descent step would move x back into range."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        # A descent step moves x by -grad: below lo that helps when grad < 0, above hi when grad > 0.
+        passes = ((x >= ctx.lo) | (grad < 0)) & ((x <= ctx.hi) | (grad > 0))
+        return grad * passes.to(grad.dtype), None, None
+
+
+def bound_towards(x: torch.Tensor, lo: float, hi: float = math.inf) -> torch.Tensor:
+    """``x.clamp(lo, hi)`` with tensorflow-compression's "identity if towards" gradient.
+
+    A plain clamp has zero gradient outside ``[lo, hi]``, so an index predicted out of range can
+    never be pulled back; the reference (``LocationScaleIndexedEntropyModel``, ``lower_bound`` /
+    ``upper_bound`` with ``gradient="identity_if_towards"``) passes the gradient whenever following
+    it moves the value back towards the range. Forward values equal the clamp exactly.
+    """
+    return _BoundTowards.apply(x, lo, hi)
 
 
 def _standard_normal_cdf(x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +118,7 @@ class FactorizedDensity(nn.Module):
         # Evaluate in the tail where the sigmoid is not saturated (numerical stability).
         sign = -torch.sign(lower + upper).detach()
         p = torch.abs(torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower))
-        p = p.clamp_min(self.likelihood_bound)
+        p = bound_towards(p, self.likelihood_bound)
         return p.reshape(c, b, h, w).permute(1, 0, 2, 3)
 
     def forward(self, z: torch.Tensor, training: bool,
@@ -182,7 +211,7 @@ class GaussianConditional(nn.Module):
 
     def scale_from_index(self, index: torch.Tensor) -> torch.Tensor:
         """σ = exp(log σ_min + clip(σ_idx, 0, L−1)·Δ) for a continuous index σ_idx."""
-        index = index.clamp(0, self.levels - 1)
+        index = bound_towards(index, 0.0, float(self.levels - 1))
         return torch.exp(math.log(self.scale_min) + index * self.log_step)
 
     def index_from_scale(self, scale: torch.Tensor) -> torch.Tensor:
@@ -198,10 +227,10 @@ class GaussianConditional(nn.Module):
     def likelihood(self, y: torch.Tensor, mu: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         """Φ((y−μ+½)/σ) − Φ((y−μ−½)/σ), computed on |y−μ| for accuracy in the tails."""
         values = torch.abs(y - mu)
-        scale = scale.clamp_min(self.scale_min)
+        scale = bound_towards(scale, self.scale_min)
         upper = _standard_normal_cdf((0.5 - values) / scale)
         lower = _standard_normal_cdf((-0.5 - values) / scale)
-        return (upper - lower).clamp_min(self.likelihood_bound)
+        return bound_towards(upper - lower, self.likelihood_bound)
 
 
 def _gaussian_tables(table: torch.Tensor, tail_mass: float,

@@ -75,7 +75,29 @@ class WindowAttention(nn.Module):
         self.register_buffer("relative_index", _relative_position_index(window), persistent=False)
 
     def attention_bias(self, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-        """Relative position bias plus the window mask: ``(nW, heads, w², w²)`` (nW = 1 without a mask)."""
+        """Relative position bias plus the window mask: ``(nW, heads, w², w²)`` (nW = 1 without a mask).
+
+        Without autograd (coding) the result is cached per mask until the bias table changes: the
+        decoder runs every block once per slice and image, and rebuilding it each time is waste.
+        """
+        if torch.is_grad_enabled():
+            return self._attention_bias(mask, dtype)
+        table = self.relative_bias.detach()
+        cache = self.__dict__.setdefault("_bias_cache", {})
+        # The table is compared by value (a few hundred numbers): version counters miss some
+        # in-place updates (fused optimizer kernels, ``.data`` edits), a stale bias would not.
+        if "table" not in cache or cache["table"].device != table.device or not torch.equal(cache["table"], table):
+            cache.clear()
+            cache["table"] = table.clone()
+        key = (None if mask is None else id(mask), dtype)
+        if key not in cache:
+            if len(cache) >= 16:  # a few image sizes at a time
+                cache.clear()
+                cache["table"] = table.clone()
+            cache[key] = (mask, self._attention_bias(mask, dtype))  # the mask is kept so its id stays unique
+        return cache[key][1]
+
+    def _attention_bias(self, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
         n, heads = self.window * self.window, self.num_heads
         bias = self.relative_bias[self.relative_index.view(-1)].view(n, n, heads).permute(2, 0, 1)  # (h, w², w²)
         bias = bias[None] if mask is None else bias[None] + mask[:, None]

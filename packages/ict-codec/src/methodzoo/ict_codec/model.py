@@ -34,6 +34,7 @@ from methodzoo.ict_codec.config import CodecConfig
 from methodzoo.ict_codec.entropy import (
     FactorizedDensity,
     GaussianConditional,
+    bound_towards,
     numpy_tables,
     quantize_around_mean,
 )
@@ -189,8 +190,19 @@ class ChannelWiseCodec(nn.Module):
         return self.g_a(x / 255.0)
 
     def synthesis(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """x̂ = 255 · g_s(ŷ)."""
-        return self.g_s(y_hat) * 255.0
+        """x̂ = 255 · g_s(ŷ) (through the compiled g_s when coding, after :meth:`compile_synthesis`)."""
+        compiled = None if torch.is_grad_enabled() else self.__dict__.get("_compiled_synthesis")
+        return (self.g_s if compiled is None else compiled)(y_hat) * 255.0
+
+    def compile_synthesis(self, **options: Any) -> None:
+        """Opt in to ``torch.compile`` for g_s whenever autograd is off (decompress and ``reconstruct``).
+
+        g_s dominates decoding time. Compiling takes minutes on a CPU and happens again for each
+        new image size, so it pays off only when many images of one size are decoded. The entropy
+        parameters (what the bitstream depends on) are not compiled, so bitstreams stay
+        compatible; the reconstruction may differ from the eager one in the last float bit.
+        """
+        self.__dict__["_compiled_synthesis"] = torch.compile(self.g_s, dynamic=False, **options)
 
     def hyper_analysis(self, y: torch.Tensor) -> torch.Tensor:
         return self.h_a(y)
@@ -217,7 +229,7 @@ class ChannelWiseCodec(nn.Module):
         gc = self.gaussian_conditional
         if self.config.scale_param == "index":
             return mu, gc.scale_from_index(raw), raw
-        scale = raw.clamp_min(self.config.scale_min)
+        scale = bound_towards(raw, self.config.scale_min)
         return mu, scale, gc.index_from_scale(scale)
 
     def latent_residual(self, i: int, hyper_mu: torch.Tensor, y_hat_slices: list[torch.Tensor],

@@ -7,7 +7,7 @@ factor when ``λ_c = 1/(λ·H·W)`` (:func:`~methodzoo.ict_codec.config.compress
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +75,15 @@ class RandomCrops:
 def fit(model: ChannelWiseCodec, photos: Sequence[np.ndarray], config: TrainConfig, *,
         checkpoint_dir: str | Path | None = None, resume: bool = False, progress: bool | None = None,
         device: str | torch.device = "cpu", description: str = "train",
-        distributed: DistributedContext | None = None) -> TrainHistory:
+        distributed: DistributedContext | None = None,
+        callback: Callable[[int, dict[str, float]], None] | None = None) -> TrainHistory:
     """Train ``model`` in place with Adam (lr ×0.1 at ``lr_drop_at`` of the steps); return the history.
 
     Crops and training noise come from generators seeded with ``config.seed`` (saved in checkpoints).
     With ``distributed`` (several processes under ``torchrun``) ``config.batch_size`` is the global
     batch: each process codes its share, with crops and noise drawn from seeds of
     ``(seed, step, share)`` so the run does not depend on which process computes which share.
+    ``callback(step, scalars)`` is called after every step (logging).
     """
     model.to(device)
     crops = RandomCrops(photos, config.patch_size)
@@ -113,7 +115,12 @@ def fit(model: ChannelWiseCodec, photos: Sequence[np.ndarray], config: TrainConf
             out = model(x, generator=noise_generator)
         return rate_distortion_loss(out, x, config.lmbda, config.loss_form)
 
-    history = trainer.fit(loss_fn, config.steps)
+    hook = None if callback is None else (lambda t, scalars: callback(t.step, scalars))
+    history = trainer.fit(loss_fn, config.steps, callback=hook)
+    # Fused Adam updates parameters without bumping their version counters, which the cached
+    # fingerprint and table checks (state_cache) rely on: mark every tensor as changed.
+    for tensor in [*model.parameters(), *model.buffers()]:
+        torch.autograd.graph.increment_version(tensor)
     model.eval()
     model.update(force=True)
     return history

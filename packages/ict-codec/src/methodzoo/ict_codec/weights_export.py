@@ -1,0 +1,79 @@
+"""Turn trained weights (``train_release.sh``'s fp32 files) into the compact files the package ships.
+
+    python -m methodzoo.ict_codec.weights_export SRC --collection release --report REPORT.json
+
+Each model is coded on the held-out photos before and after rounding its weights to float16; the
+float16 file is kept only when that changes PSNR by less than ``--max-psnr-change`` dB and the
+actual bpp by less than ``--max-bpp-change`` (relative), otherwise float32 is shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+_NAME = re.compile(r"^(?P<kind>[a-z-]+)-q(?P<quality>\d+)\.safetensors$")
+
+
+def _held_out(crop: int | None = None) -> list[tuple[str, Any]]:
+    """The held-out photos, whole or as centre ``crop`` × ``crop`` crops (what the quick benchmark codes)."""
+    from methodzoo.ict_codec.bench import _test_images
+
+    return _test_images(crop)
+
+
+def export(source: Path, target: Path, *, max_psnr_change: float = 0.01, max_bpp_change: float = 0.002,
+           crop: int | None = None) -> list[dict[str, Any]]:
+    """Export every ``<kind>-q<N>.safetensors`` of ``source`` into ``target``; return the measurements."""
+    from methodzoo.ict_codec.api import evaluate, load_model, save_compact_model, summarize
+
+    images = _held_out(crop)
+    rows = []
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if not _NAME.match(path.name):
+            continue
+        model = load_model(path)
+        full = summarize(evaluate(model, images))
+        half_model = load_model(path)
+        out = target / path.name
+        save_compact_model(out, half_model, half=True, metadata={"source": path.name})
+        half = summarize(evaluate(load_model(out), images))
+        psnr_change = half["psnr"] - full["psnr"]
+        bpp_change = half["bpp"] / full["bpp"] - 1
+        keep_half = abs(psnr_change) < max_psnr_change and abs(bpp_change) < max_bpp_change
+        if not keep_half:
+            save_compact_model(out, load_model(path), half=False, metadata={"source": path.name})
+        rows.append({"file": path.name, "dtype": "float16" if keep_half else "float32", "bytes": out.stat().st_size,
+                     "psnr_fp32": full["psnr"], "bpp_fp32": full["bpp"], "psnr_fp16": half["psnr"],
+                     "bpp_fp16": half["bpp"], "psnr_change_db": psnr_change, "bpp_change_relative": bpp_change})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from methodzoo.ict_codec.pretrained import weights_folder
+    from methodzoo.shared.io import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("source", type=Path, help="folder of <kind>-q<N>.safetensors written by the training")
+    parser.add_argument("--collection", choices=["release", "compare"], default="release")
+    parser.add_argument("--report", type=Path, default=None, help="JSON file for the measurements")
+    parser.add_argument("--max-psnr-change", type=float, default=0.01)
+    parser.add_argument("--max-bpp-change", type=float, default=0.002)
+    parser.add_argument("--crop", type=int, default=None, help="measure on centre crops of this side (faster)")
+    args = parser.parse_args(argv)
+    rows = export(args.source, weights_folder(args.collection), max_psnr_change=args.max_psnr_change,
+                  max_bpp_change=args.max_bpp_change, crop=args.crop)
+    if args.report is not None:
+        report = {"collection": args.collection, "measured_on": f"centre {args.crop}px crops" if args.crop
+                  else "whole photos", "models": rows}
+        atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
