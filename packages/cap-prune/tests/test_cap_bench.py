@@ -25,7 +25,7 @@ def _run(tmp_path: Path, settings: Settings, accuracy: dict[tuple[str, float], l
 
 
 def test_the_claim_holds_only_when_the_gap_beats_the_seed_spread(tmp_path: Path) -> None:
-    settings = Settings(seeds=2)
+    settings = Settings(seeds=2, one_shot_sparsities=(0.5, 0.7))
     held = _run(tmp_path, settings, {("kd", 0.9): [0.60, 0.62], ("cap", 0.9): [0.68, 0.70]})
     assert held.verdicts[0].held is True and held.verdicts[1].held is None
     metrics = held.metrics

@@ -54,20 +54,20 @@ class Settings(Config):
     """One benchmark profile."""
 
     model: str = "minilm-l6"
-    train_size: int = 3000
-    test_size: int = 500
+    train_size: int = 2000
+    test_size: int = 400
     max_length: int = 32
     batch_size: int = 32
     head_input: str = "mean"
     representation: str = "mean"
     teacher_epochs: float = 2.0
     teacher_lr: float = 1e-4
-    prune_epochs: float = 0.75
+    prune_epochs: float = 0.5
     prune_lr: float = 1e-4
     pruner: str = "magnitude"
     mask_update_every: int = 1
     sparsities: tuple[float, ...] = (0.9,)
-    one_shot_sparsities: tuple[float, ...] = (0.7,)
+    one_shot_sparsities: tuple[float, ...] = ()
     arms: tuple[str, ...] = ("kd", "cap")
     seeds: int = 3
     bank_size: int = 512
