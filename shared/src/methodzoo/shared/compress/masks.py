@@ -201,9 +201,10 @@ def keep_largest(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
     """True for all but the ``round(sparsity * n)`` smallest scores (the rule of
     ``torch.nn.utils.prune.l1_unstructured``, so the masks agree on tie-free scores).
 
-    The cut is the ``pruned``-th smallest score (``torch.kthvalue``, a selection rather than the
-    partial sort ``topk`` does: about 8x faster on a 384×1536 matrix on one CPU thread). Scores
-    equal to the cut are pruned first-come (lowest flat index) until exactly ``pruned`` are gone.
+    The cut is the ``pruned``-th smallest score, found by selection (``torch.kthvalue``) rather
+    than the partial sort of ``torch.topk``, which dominated gradual pruning of large matrices on
+    CPU. Scores equal to the cut are pruned lowest flat index first until exactly ``pruned`` are
+    gone.
     """
     flat = scores.reshape(-1)
     pruned = round(sparsity * flat.numel())
