@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 
 from methodzoo.shared import compress as C
-from methodzoo.shared.compress.masks import keep_n_of_m
+from methodzoo.shared.compress.masks import keep_largest, keep_n_of_m
 from methodzoo.shared.errors import UserError
 from methodzoo.shared.testing import TinyConvNet
 from methodzoo.shared.train import EMA, load_weights, save_weights
@@ -60,6 +60,26 @@ def test_pruning_again_keeps_earlier_zeros_and_reaches_the_new_sparsity() -> Non
     second = C.masked_tensors(model)
     assert all(not (second[k] & ~first[k]).any() for k in first)
     assert C.sparsity(model) == pytest.approx(0.8, abs=1e-3)
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.5, 0.9, 0.97, 1.0])
+def test_keep_largest_equals_the_sorting_rule_on_tie_free_scores(sparsity: float) -> None:
+    scores = torch.randn(48, 37, generator=torch.Generator().manual_seed(3))
+    pruned = round(sparsity * scores.numel())
+    expected = torch.ones(scores.numel(), dtype=torch.bool)
+    expected[torch.argsort(scores.reshape(-1))[:pruned]] = False
+    assert torch.equal(keep_largest(scores, sparsity), expected.view_as(scores))
+
+
+def test_keep_largest_prunes_exactly_the_count_through_ties() -> None:
+    scores = torch.tensor([[3.0, 1.0, 1.0, 2.0], [1.0, 1.0, 5.0, 0.5]])  # four ties at the cut
+    for sparsity, pruned in ((0.25, 2), (0.375, 3), (0.5, 4), (0.625, 5)):
+        keep = keep_largest(scores, sparsity)
+        assert int((~keep).sum()) == pruned
+        assert scores[~keep].max() <= scores[keep].min()  # nothing kept is smaller than anything pruned
+    assert torch.equal(keep_largest(torch.ones(10), 0.3), torch.tensor([False] * 3 + [True] * 7))
+    half = keep_largest(torch.randn(64, dtype=torch.float16), 0.5)  # half precision scores work too
+    assert int(half.sum()) == 32
 
 
 def test_n_of_m_pattern_keeps_exactly_n_largest_in_every_group() -> None:

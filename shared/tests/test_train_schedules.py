@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from methodzoo.shared.errors import ConfigError
-from methodzoo.shared.train import LinearWarmup, StepDecay, WarmupCosine
+from methodzoo.shared.train import LinearWarmup, StepDecay, WarmupCosine, WarmupLinearDecay
 
 
 def _rates(schedule, steps: int, base: float = 0.5) -> list[float]:
@@ -70,6 +70,21 @@ def test_tint_pretraining_schedule_is_unchanged():
     assert [schedule(s) for s in range(steps)] == [tint_schedule(s) for s in range(steps)]  # bit-identical
 
 
+def test_warmup_linear_decay_matches_its_closed_form_and_endpoints():
+    total, warmup = 50, 5
+    schedule = WarmupLinearDecay(total_steps=total, warmup_steps=warmup)
+    for step in range(total + 5):
+        expected = (step + 1) / warmup if step < warmup else max(0.0, (total - step) / (total - warmup))
+        assert schedule(step) == pytest.approx(expected, abs=1e-12)
+    assert schedule(warmup - 1) == 1.0 and schedule(warmup) == 1.0  # the ramp meets the decay at 1
+    assert schedule(total) == 0.0 and schedule(total + 3) == 0.0  # never negative past the end
+    assert schedule((warmup + total) / 2) == pytest.approx(0.5)
+    values = [schedule(s) for s in range(warmup, total + 1)]
+    assert all(a > b for a, b in itertools.pairwise(values))  # strictly down to 0
+    assert WarmupLinearDecay(total_steps=4)(0) == 1.0  # no warm-up: starts at the base rate
+    assert _rates(WarmupLinearDecay(4, 2), 5, base=1.0) == pytest.approx([0.5, 1.0, 1.0, 0.5, 0.0])
+
+
 def test_schedules_checkpoint_their_settings_through_lambda_lr():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     state = torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(100, 5, 0.2)).state_dict()
@@ -82,6 +97,8 @@ def test_schedules_checkpoint_their_settings_through_lambda_lr():
     (lambda: StepDecay(10, (0.5,), 0.0), "gamma"),
     (lambda: WarmupCosine(10, 11), "warmup_steps"),
     (lambda: WarmupCosine(10, 1, floor=1.5), "floor"),
+    (lambda: WarmupLinearDecay(0), "total_steps"),
+    (lambda: WarmupLinearDecay(10, 11), "warmup_steps"),
 ])
 def test_bad_settings_are_clear_errors(make, message):
     with pytest.raises(ConfigError, match=message):

@@ -21,11 +21,11 @@ def _run(tmp_path: Path, settings: Settings, accuracy: dict[tuple[str, float], l
     one_shot = {(method, s): (0.5, s, 1.0) for s in shots for method in ONE_SHOT}
     context = BenchContext(profile="quick", out_dir=tmp_path, show_progress=False)
     return _report(context, settings, 0.8, RunResult(0.8, 10, 5.0, {"loss": [1.0]}), _outcomes(accuracy), one_shot,
-                   {}, 1.0)
+                   {}, {"seconds": 1.0, "cpu_seconds": 2.0, "teacher_cached": False})
 
 
 def test_the_claim_holds_only_when_the_gap_beats_the_seed_spread(tmp_path: Path) -> None:
-    settings = Settings(seeds=2)
+    settings = Settings(seeds=2, one_shot_sparsities=(0.5, 0.7))
     held = _run(tmp_path, settings, {("kd", 0.9): [0.60, 0.62], ("cap", 0.9): [0.68, 0.70]})
     assert held.verdicts[0].held is True and held.verdicts[1].held is None
     metrics = held.metrics

@@ -11,7 +11,12 @@ each). Accuracy retained = pruned accuracy / dense accuracy.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
+import resource
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,28 +54,29 @@ class Settings(Config):
     """One benchmark profile."""
 
     model: str = "minilm-l6"
-    train_size: int = 384
-    test_size: int = 300
+    train_size: int = 2000
+    test_size: int = 400
     max_length: int = 32
-    batch_size: int = 16
+    batch_size: int = 32
     head_input: str = "mean"
     representation: str = "mean"
     teacher_epochs: float = 2.0
-    teacher_lr: float = 2e-4
-    prune_epochs: float = 1.5
+    teacher_lr: float = 1e-4
+    prune_epochs: float = 0.5
     prune_lr: float = 1e-4
     pruner: str = "magnitude"
-    mask_update_every: int = 4
+    mask_update_every: int = 1
     sparsities: tuple[float, ...] = (0.9,)
-    one_shot_sparsities: tuple[float, ...] = (0.5, 0.7)
+    one_shot_sparsities: tuple[float, ...] = ()
     arms: tuple[str, ...] = ("kd", "cap")
-    seeds: int = 2
+    seeds: int = 3
     bank_size: int = 512
-    snapshots: int = 2
+    snapshots: int = 1
     calibration_batches: int = 2
     structured_ratios: tuple[float, ...] = ()
     structured_epochs: float = 1.0
     workers: int = 2
+    train_word_embeddings: bool = False
 
     def validate(self) -> None:
         check(set(self.arms) <= set(ARMS) and {"kd", "cap"} <= set(self.arms), "arms must include kd and cap")
@@ -83,7 +89,7 @@ class Settings(Config):
 PROFILES = Profiles(
     quick=Settings(),
     full=Settings(train_size=8000, test_size=2000, max_length=64, batch_size=32, teacher_epochs=2.0,
-                  teacher_lr=5e-5, prune_epochs=5.0, prune_lr=3e-5, pruner="movement", mask_update_every=10, sparsities=(0.9, 0.97),
+                  teacher_lr=5e-5, prune_epochs=5.0, prune_lr=3e-5, pruner="movement", sparsities=(0.9, 0.97), train_word_embeddings=True,
                   arms=("kd", "prc", "snc", "fic", "cap"), seeds=3, bank_size=4096, snapshots=4,
                   calibration_batches=16, one_shot_sparsities=(0.5, 0.7, 0.8), structured_ratios=(0.2, 0.4, 0.6, 0.8), structured_epochs=1.0),
 )
@@ -135,6 +141,7 @@ def run_prune_job(job: PruneJob) -> PruneOutcome:
     teacher = load_classifier(job.teacher_path).model.to(job.device)
     student = copy.deepcopy(teacher).train()
     settings = job.settings
+    _freeze_word_embeddings(student, settings)
     config = _unstructured_config(settings, job.sparsity, len(job.train) // settings.batch_size)
     contrastive = ContrastiveConfig(modules=ARMS[job.arm], bank_size=settings.bank_size,
                                     representation=settings.representation)  # type: ignore[arg-type]
@@ -184,35 +191,24 @@ def run(ctx: BenchContext) -> BenchResult:
 
 def run_with(ctx: BenchContext, settings: Settings) -> BenchResult:
     """The benchmark with any settings (tests and custom studies)."""
-    from methodzoo.cap_prune.models import classifier_from_source, load_source, save_classifier
-    from methodzoo.cap_prune.pipeline import fixed_targets, load_data
-    from methodzoo.cap_prune.train import evaluate, finetune
+    from methodzoo.cap_prune.models import load_source
+    from methodzoo.cap_prune.pipeline import load_data
     from methodzoo.shared.device import resolve_device
     from methodzoo.shared.parallel import process_map
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     device = resolve_device(ctx.device)
     if device.type == "cpu":
-        torch.set_num_threads(1)  # a shared CPU: one thread per process runs faster than several
+        # The parent works alone (teacher, fixed targets, one-shot peers): one thread per core it
+        # would otherwise leave idle; the pruning workers run one thread each.
+        torch.set_num_threads(max(1, min(settings.workers, os.cpu_count() or 1)))
     source = load_source(settings.model)
     data = load_data(source.tokenizer, DataConfig(task="snli", train_limit=settings.train_size,
                                                   test_limit=settings.test_size, max_length=settings.max_length))
-    teacher = classifier_from_source(source, data.train.num_labels, settings.representation,  # type: ignore[arg-type]
-                                     seed=ctx.seed, head_input=settings.head_input).to(device)  # type: ignore[arg-type]
-    finetuned = finetune(teacher, data.train, FinetuneConfig(epochs=settings.teacher_epochs, batch_size=settings.batch_size,
-                                                             lr=settings.teacher_lr), seed=ctx.seed, test=data.test,
-                         show_progress=ctx.show_progress)
-    teacher.eval()
-    acc_dense = evaluate(teacher, data.test)
-    teacher_path = save_classifier(Path(ctx.out_dir) / "teacher", teacher, label_names=data.train.label_names,
-                                   tokenizer_source=source.name)
-    contrastive = ContrastiveConfig(bank_size=settings.bank_size, representation=settings.representation)  # type: ignore[arg-type]
-    outputs, pretrained = fixed_targets(teacher, source, data.train, contrastive, DistillConfig(),
-                                        show_progress=ctx.show_progress)
-    assert outputs is not None and pretrained is not None
+    teacher = cached_teacher(ctx, settings, source, data, device)
     seeds = [ctx.seed + i for i in range(settings.seeds)]
-    jobs = [PruneJob(str(teacher_path), str(device), settings, arm, seed, sparsity, data.train, data.test, outputs.logits,
-                     outputs.representations, pretrained)
+    jobs = [PruneJob(str(teacher.path), str(device), settings, arm, seed, sparsity, data.train, data.test,
+                     teacher.outputs.logits, teacher.outputs.representations, teacher.pretrained)
             for sparsity in sorted(settings.sparsities, reverse=True) for seed in seeds for arm in settings.arms]
     bar = ctx.progress(total=len(jobs), desc="cap-prune runs")
     # Side by side on CPU cores; one after the other on an accelerator.
@@ -222,11 +218,99 @@ def run_with(ctx: BenchContext, settings: Settings) -> BenchResult:
     bar.close()
     calibration = [data.train.batch(torch.arange(i * settings.batch_size, (i + 1) * settings.batch_size),
                                     device).inputs for i in range(settings.calibration_batches)]
-    one_shot = {(method, sparsity): _one_shot(teacher, method, sparsity, calibration, data.test)
+    one_shot = {(method, sparsity): _one_shot(teacher.model, method, sparsity, calibration, data.test)
                 for sparsity in _one_shot_sparsities(settings) for method in ONE_SHOT}
-    structured = _structured(ctx, settings, teacher, source, data, outputs, pretrained) if settings.structured_ratios else {}
-    return _report(ctx, settings, acc_dense, finetuned, outcomes, one_shot, structured,
-                   time.perf_counter() - started)
+    structured = (_structured(ctx, settings, teacher.model, source, data, teacher.outputs, teacher.pretrained)
+                  if settings.structured_ratios else {})
+    timing = {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
+              "teacher_cached": teacher.cached}
+    return _report(ctx, settings, teacher.accuracy, teacher.finetuned, outcomes, one_shot, structured, timing)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished workers (what the run would take on idle cores)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+# ----- the fine-tuned teacher, trained once per settings ------------------------------------------------
+TEACHER_FIELDS = ("model", "train_size", "max_length", "batch_size", "head_input", "representation",
+                  "teacher_epochs", "teacher_lr", "train_word_embeddings")
+
+
+@dataclass
+class Teacher:
+    """The dense teacher and what every pruning run is trained against."""
+
+    model: Any
+    path: Path
+    accuracy: float
+    finetuned: Any  # RunResult of the fine-tuning (step time, losses)
+    outputs: Any  # TeacherOutputs on the training set (KD, FiC)
+    pretrained: torch.Tensor  # the pre-trained encoder's representations of the training set (PrC)
+    cached: bool
+
+
+def teacher_key(settings: Settings, seed: int, device: str) -> str:
+    """The cache key: the settings that change the teacher or its training-set outputs."""
+    fields = {name: getattr(settings, name) for name in TEACHER_FIELDS}
+    text = json.dumps({"fields": fields, "seed": seed, "device": device, "test_size": settings.test_size},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cached_teacher(ctx: BenchContext, settings: Settings, source: Any, data: Any, device: torch.device) -> Teacher:
+    """Fine-tune the teacher and encode its fixed targets once; later runs with the same
+    settings (other seeds, other arms, a rerun) read them from ``out_dir/cache/teacher-<key>``."""
+    from safetensors.torch import load_file, save_file
+
+    from methodzoo.cap_prune.models import classifier_from_source, load_classifier, save_classifier
+    from methodzoo.cap_prune.pipeline import fixed_targets
+    from methodzoo.cap_prune.train import RunResult, TeacherOutputs, evaluate, finetune
+    from methodzoo.shared.io import atomic_write
+
+    folder = Path(ctx.out_dir) / "cache" / f"teacher-{teacher_key(settings, ctx.seed, device.type)}"
+    targets_path = folder / "targets.safetensors"
+    if targets_path.is_file():
+        saved = load_classifier(folder)
+        model = saved.model.to(device).eval()
+        tensors = load_file(str(targets_path))
+        extra = saved.extra
+        finetuned = RunResult(extra["accuracy"], extra["steps"], extra["step_ms"],
+                              {k: [v] for k, v in extra["last_losses"].items()})
+        return Teacher(model, folder, extra["accuracy"], finetuned,
+                       TeacherOutputs(tensors["logits"], tensors["representations"]), tensors["pretrained"], True)
+    model = classifier_from_source(source, data.train.num_labels, settings.representation,  # type: ignore[arg-type]
+                                   seed=ctx.seed, head_input=settings.head_input).to(device)  # type: ignore[arg-type]
+    _freeze_word_embeddings(model, settings)
+    finetuned = finetune(model, data.train, FinetuneConfig(epochs=settings.teacher_epochs,
+                                                           batch_size=settings.batch_size, lr=settings.teacher_lr),
+                         seed=ctx.seed, show_progress=ctx.show_progress)
+    model.eval()
+    accuracy = evaluate(model, data.test)
+    if ctx.show_progress is not False:
+        print(f"cap-prune: dense teacher accuracy {accuracy:.4f} after {finetuned.steps} steps", file=sys.stderr,
+              flush=True)
+    contrastive = ContrastiveConfig(bank_size=settings.bank_size, representation=settings.representation)  # type: ignore[arg-type]
+    outputs, pretrained = fixed_targets(model, source, data.train, contrastive, DistillConfig(),
+                                        show_progress=ctx.show_progress)
+    assert outputs is not None and pretrained is not None
+    last = {k: v[-1] for k, v in finetuned.losses.items() if v}
+    save_classifier(folder, model, label_names=data.train.label_names, tokenizer_source=source.name,
+                    extra={"accuracy": accuracy, "steps": finetuned.steps, "step_ms": finetuned.step_ms,
+                           "last_losses": last, "settings": settings.to_dict(), "seed": ctx.seed})
+    tensors = {"logits": outputs.logits.contiguous(), "representations": outputs.representations.contiguous(),
+               "pretrained": pretrained.contiguous()}
+    atomic_write(targets_path, lambda path: save_file(tensors, str(path)))  # written last: marks the cache complete
+    finetuned.accuracy = accuracy
+    return Teacher(model, folder, accuracy, finetuned, outputs, pretrained, False)
+
+
+def _freeze_word_embeddings(model: Any, settings: Settings) -> None:
+    # A speed choice of the CPU profiles: the 30522×384 word-embedding table is half of MiniLM's
+    # weights; its gradient and AdamW update cost ~15 % of a step and it is never pruned.
+    if not settings.train_word_embeddings:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
 
 def _structured(ctx: BenchContext, settings: Settings, teacher: Any, source: Any, data: Any, outputs: Any,
@@ -237,6 +321,7 @@ def _structured(ctx: BenchContext, settings: Settings, teacher: Any, source: Any
     results = {}
     for arm in ("kd", "cap"):
         student = copy.deepcopy(teacher).train()
+        _freeze_word_embeddings(student, settings)
         config = StructuredConfig(ratios=settings.structured_ratios, epochs_per_step=settings.structured_epochs,
                                   batch_size=settings.batch_size, lr=settings.prune_lr,
                                   importance_examples=min(len(data.train), 512))
@@ -250,8 +335,9 @@ def _structured(ctx: BenchContext, settings: Settings, teacher: Any, source: Any
 
 def _report(ctx: BenchContext, settings: Settings, acc_dense: float, finetuned: Any, outcomes: list[PruneOutcome],
             one_shot: dict[tuple[str, float], tuple[float, float, float]], structured: dict[str, list[Any]],
-            seconds: float) -> BenchResult:
-    metrics: dict[str, Any] = {"acc_dense": round(acc_dense, 4), "teacher_step_ms": round(finetuned.step_ms or 0, 1)}
+            timing: dict[str, Any]) -> BenchResult:
+    metrics: dict[str, Any] = {"acc_dense": round(acc_dense, 4), "teacher_step_ms": round(finetuned.step_ms or 0, 1),
+                               "cpu_seconds": round(timing["cpu_seconds"], 1)}
     rows: list[list[Any]] = [["dense teacher", 0.0, f"{acc_dense:.4f}", "1.000", "", "", round(finetuned.step_ms or 0)]]
     summary: dict[tuple[str, float], tuple[float, float]] = {}
     for sparsity in settings.sparsities:
@@ -318,7 +404,8 @@ def _report(ctx: BenchContext, settings: Settings, acc_dense: float, finetuned: 
                "one_shot": {f"{m}_{_key(s)}": list(v) for (m, s), v in one_shot.items()},
                "structured": {arm: [vars(s) for s in steps] for arm, steps in structured.items()},
                "teacher_losses_last": {k: v[-1] for k, v in finetuned.losses.items() if v},
-               "seconds": round(seconds, 1)}
+               "seconds": round(timing["seconds"], 1), "cpu_seconds": round(timing["cpu_seconds"], 1),
+               "teacher_cached": timing["teacher_cached"]}
     plot = _plot(ctx, settings, acc_dense, outcomes, one_shot, structured)
     return BenchResult(metrics=metrics, tables=tables, plots=[plot], notes=notes, details=details, verdicts=verdicts)
 

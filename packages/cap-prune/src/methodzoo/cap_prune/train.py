@@ -46,6 +46,7 @@ from methodzoo.shared.train import (
     MicroBatch,
     Trainer,
     TrainerOptions,
+    WarmupLinearDecay,
 )
 
 EVAL_BATCH_SIZE = 128
@@ -117,13 +118,9 @@ def adamw(model: nn.Module, lr: float, weight_decay: float, score_lr: float | No
 
 
 def linear_schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup`` steps, then linear decay to 0 at ``total``."""
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    """BERT's linear warm-up over ``warmup`` steps, then linear decay to 0 at ``total`` (the core's
+    :class:`~methodzoo.shared.train.WarmupLinearDecay`)."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupLinearDecay(total, min(warmup, total)))
 
 
 class StepTimer:

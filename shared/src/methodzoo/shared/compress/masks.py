@@ -199,12 +199,26 @@ def restore_masks_(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> 
 # ----- building masks from scores -----------------------------------------------------------------
 def keep_largest(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
     """True for all but the ``round(sparsity * n)`` smallest scores (the rule of
-    ``torch.nn.utils.prune.l1_unstructured``, so the masks agree on tie-free scores)."""
+    ``torch.nn.utils.prune.l1_unstructured``, so the masks agree on tie-free scores).
+
+    The cut is the ``pruned``-th smallest score, found by selection (``torch.kthvalue``) rather
+    than the partial sort of ``torch.topk``, which dominated gradual pruning of large matrices on
+    CPU. Scores equal to the cut are pruned lowest flat index first until exactly ``pruned`` are
+    gone.
+    """
     flat = scores.reshape(-1)
     pruned = round(sparsity * flat.numel())
-    keep = torch.ones_like(flat, dtype=torch.bool)
-    if pruned > 0:
-        keep[torch.topk(flat, pruned, largest=False).indices] = False
+    if pruned <= 0:
+        return torch.ones_like(scores, dtype=torch.bool)
+    if pruned >= flat.numel():
+        return torch.zeros_like(scores, dtype=torch.bool)
+    selectable = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
+    cut = torch.kthvalue(selectable, pruned).values
+    keep = selectable > cut
+    surplus = flat.numel() - pruned - int(keep.sum())  # entries equal to the cut that must stay
+    if surplus > 0:
+        tied = torch.nonzero(selectable == cut).squeeze(1)
+        keep[tied[-surplus:]] = True
     return keep.view_as(scores)
 
 

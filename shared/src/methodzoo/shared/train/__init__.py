@@ -31,7 +31,12 @@ from methodzoo.shared.train.loop import (
     TrainingDivergedError,
 )
 from methodzoo.shared.train.micro import MicroBatch, derive_seed
-from methodzoo.shared.train.schedules import LinearWarmup, StepDecay, WarmupCosine
+from methodzoo.shared.train.schedules import (
+    LinearWarmup,
+    StepDecay,
+    WarmupCosine,
+    WarmupLinearDecay,
+)
 
 __all__ = [
     "EMA",
@@ -50,6 +55,7 @@ __all__ = [
     "TrainerOptions",
     "TrainingDivergedError",
     "WarmupCosine",
+    "WarmupLinearDecay",
     "average_gradients",
     "broadcast_module",
     "derive_seed",

@@ -104,3 +104,33 @@ class WarmupCosine:
             return (step + 1) / self.warmup_steps
         span = max(1, self.total_steps - self.warmup_steps)
         return self.floor + (1.0 - self.floor) / 2 * (1 + math.cos(math.pi * (step - self.warmup_steps) / span))
+
+
+@dataclass(frozen=True)
+class WarmupLinearDecay:
+    """BERT's schedule: linear warm-up (as :class:`LinearWarmup`), then a straight line from 1
+    down to 0 at ``total_steps`` (and 0 beyond).
+
+    For ``step ≥ warmup_steps``: ``max(0, (total_steps − step) / max(1, total_steps − warmup_steps))``,
+    the rule of Hugging Face's ``get_linear_schedule_with_warmup`` except that the warm-up's first
+    step already uses ``1 / warmup_steps`` of the rate.
+
+    >>> schedule = WarmupLinearDecay(total_steps=10, warmup_steps=2)
+    >>> [round(schedule(s), 4) for s in (0, 1, 2, 6, 10, 12)]
+    [0.5, 1.0, 1.0, 0.5, 0.0, 0.0]
+    """
+
+    total_steps: int
+    warmup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.total_steps < 1:
+            raise ConfigError(f"total_steps must be >= 1, got {self.total_steps}")
+        if not 0 <= self.warmup_steps <= self.total_steps:
+            raise ConfigError(f"warmup_steps must be in [0, total_steps={self.total_steps}], "
+                              f"got {self.warmup_steps}")
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps))
