@@ -385,7 +385,7 @@ def _report(ctx: BenchContext, settings: Settings, acc_dense: float, finetuned: 
         f"(init_from=finetuned) and prunes with {settings.pruner} pruning under the cubic schedule over "
         f"{settings.prune_epochs} epochs (paper: from the pre-trained model over 10 epochs)",
         f"CAP uses the official GLUE weights (τ = 0.1, λ_u = 0.1, λ_s = 10, λ_ce = 0.1, λ_kd = 0.9, T = 2), "
-        f"bank size E = {settings.bank_size} and {settings.snapshots} snapshots per run, banks encoded in eval mode",
+        f"bank size E = {settings.bank_size} and {settings.snapshots} snapshot(s) per run, banks encoded in eval mode",
         "classification head on the "
         f"{'mean of the last hidden states' if settings.head_input == 'mean' else 'pooler output'} and the "
         f"'{settings.representation}' representation for the contrastive terms (all-MiniLM-L6-v2 was trained as a "
@@ -397,9 +397,9 @@ def _report(ctx: BenchContext, settings: Settings, acc_dense: float, finetuned: 
         "ms / step: median wall time of a training step in a worker process with one thread on a shared CPU",
     ]
     if ctx.quick:
-        notes.append("quick profile: a small SNLI subset, short sequences and about one epoch of pruning so it "
-                     "fits on a shared 2-core CPU; far below the paper's scale, so its verdict says little about "
-                     "the paper's claim either way")
+        notes.append(f"quick profile: a small SNLI subset, short sequences and {settings.prune_epochs} epochs of "
+                     "pruning so it fits on a shared 2-core CPU; far below the paper's scale, so its verdict says "
+                     "little about the paper's claim either way")
     details = {"settings": settings.to_dict(), "runs": [vars(o) for o in outcomes],
                "one_shot": {f"{m}_{_key(s)}": list(v) for (m, s), v in one_shot.items()},
                "structured": {arm: [vars(s) for s in steps] for arm, steps in structured.items()},
