@@ -34,7 +34,7 @@ from methodzoo.famus.methods import CrossEntropy, FaMUS, MetaWeightNet
 from methodzoo.famus.models import DeepCNN, ResNet32
 from methodzoo.famus.train import WARMUP_STEPS, evaluate
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
-from methodzoo.shared.config import Config
+from methodzoo.shared.config import Config, check
 from methodzoo.shared.device import resolve_device
 from methodzoo.shared.seed import make_generator, seeded
 from methodzoo.shared.timing import InterleavedTiming, interleaved_timing, timed_call
@@ -47,7 +47,6 @@ LABELS = {"ce": "CE", "mwnet": "MW-Net", "famus": "MW-Net + FaMUS", "famus_code"
           "random_k": "random K layers (Table 4)", "top_k": "gates pinned: top K", "all_off": "gates pinned: all off"}
 NOISE_SETTINGS: dict[str, tuple[NoiseKind, float]] = {
     "sym40": ("symmetric", 0.4), "sym60": ("symmetric", 0.6), "pair40": ("pairflip", 0.4)}
-MAIN = "sym40"
 TARGET_META_RATIO = 0.35
 
 
@@ -63,16 +62,23 @@ class Settings(Config):
     batch: int  # training and meta batch
     dataset: Dataset
     lr_milestones: tuple[float, ...]  # one early decay, so CE then has time to memorise the noise
-    noise_settings: tuple[str, ...]
+    noise_settings: tuple[str, ...]  # keys of NOISE_SETTINGS; the first is the main one (unsuffixed keys)
     timing_width: int  # base width of the ResNet-32 of the timing
     timing_batch: int
     timing_rounds: int
 
+    def validate(self) -> None:
+        unknown = [s for s in self.noise_settings if s not in NOISE_SETTINGS]
+        check(bool(self.noise_settings) and not unknown, "noise_settings must be among {}, got {}",
+              list(NOISE_SETTINGS), list(self.noise_settings))
+        check(self.seeds >= 1 and self.steps >= 1 and self.timing_rounds >= 1,
+              "seeds, steps and timing_rounds must be >= 1, got {}, {}, {}", self.seeds, self.steps, self.timing_rounds)
+
 
 PROFILES = Profiles(
-    quick=Settings(seeds=5, steps=500, train_size=500, test_size=500, width=16, batch=32, dataset="sklearn-digits",
-                   lr_milestones=(0.25,), noise_settings=("sym40", "sym60", "pair40"), timing_width=16,
-                   timing_batch=32, timing_rounds=7),
+    quick=Settings(seeds=5, steps=400, train_size=400, test_size=500, width=16, batch=32, dataset="sklearn-digits",
+                   lr_milestones=(0.25,), noise_settings=("sym40",), timing_width=16, timing_batch=32,
+                   timing_rounds=5),
     full=Settings(seeds=5, steps=3000, train_size=None, test_size=1000, width=16, batch=64, dataset="mnist-digits",
                   lr_milestones=(0.25,), noise_settings=("sym40", "sym60", "pair40"), timing_width=16,
                   timing_batch=100, timing_rounds=15),
@@ -279,10 +285,6 @@ class SettingRuns:
 
 def run_comparison(ctx: BenchContext, meta: MetaConfig, settings: Settings) -> BenchResult:
     """All arms under every noise setting of ``settings`` (see :data:`PROFILES`), then the ResNet-32 timing."""
-    unknown = [s for s in settings.noise_settings if s not in NOISE_SETTINGS]
-    if unknown or MAIN not in settings.noise_settings:
-        raise ValueError(f"noise settings must include {MAIN!r} and come from {list(NOISE_SETTINGS)}, got "
-                         f"{list(settings.noise_settings)}")
     meta = meta.replace(lr_milestones=settings.lr_milestones)
     seeds = [ctx.seed + i for i in range(settings.seeds)]
     by_setting: dict[str, SettingRuns] = {}
@@ -299,7 +301,7 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, settings: Settings) -> B
         by_setting[setting] = collected
     timing = resnet32_timing(ctx, meta, settings)
     metrics = _metrics(by_setting, timing, settings)
-    main = by_setting[MAIN]
+    main = by_setting[settings.noise_settings[0]]
     famus_method = main.methods["famus"]
     assert isinstance(famus_method, FaMUS)
     frequency = torch.tensor(main.selection).mean(0)  # (gated layers,)
@@ -312,14 +314,15 @@ def run_comparison(ctx: BenchContext, meta: MetaConfig, settings: Settings) -> B
                         for setting, collected in by_setting.items()},
                "selection_frequency": {u.name: float(f) for u, f in zip(famus_method.gated, frequency, strict=True)},
                "resnet32_timing": timing, "profile": settings.to_dict(),
-               "train_config": _train_config(ctx, settings, MAIN).to_dict(), "meta_config": meta.to_dict()}
-    plots = [_plot(ctx, by_setting[MAIN].runs, timing)]
+               "train_config": _train_config(ctx, settings, settings.noise_settings[0]).to_dict(), "meta_config": meta.to_dict()}
+    plots = [_plot(ctx, main.runs, timing, settings.noise_settings[0])]
     return BenchResult(metrics=metrics, tables=tables, plots=plots, notes=notes, details=details,
                        verdicts=verdicts(metrics))
 
 
 def _metrics(by_setting: Mapping[str, SettingRuns], timing: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
-    metrics: dict[str, Any] = {}
+    first = settings.noise_settings[0]
+    metrics: dict[str, Any] = {"main_setting": first}
     for setting, collected in by_setting.items():
         for arm in ALL_ARMS:
             runs = collected.runs[arm]
@@ -327,11 +330,11 @@ def _metrics(by_setting: Mapping[str, SettingRuns], timing: Mapping[str, Any], s
                 mean, std, se = _mean_se(values)
                 metrics[f"acc_{kind}_{arm}_{setting}"] = round(mean, 4)
                 metrics[f"acc_{kind}_se_{arm}_{setting}"] = round(se, 4)
-                if setting == MAIN:  # the original, unsuffixed keys are the 40 % symmetric setting
+                if setting == first:  # the original, unsuffixed keys: the main (first) setting, 40 % symmetric
                     metrics[f"acc_{kind}_{arm}"] = round(mean, 4)
                     metrics[f"acc_{kind}_se_{arm}"] = round(se, 4)
                     metrics[f"acc_{kind}_std_{arm}"] = round(std, 4)
-            if setting == MAIN:
+            if setting == first:
                 metrics[f"acc_{arm}"] = metrics[f"acc_best_{arm}"]
         drops = [r.best - r.last for r in collected.runs["ce"]]
         drop, _, drop_se = _mean_se(drops)
@@ -340,7 +343,7 @@ def _metrics(by_setting: Mapping[str, SettingRuns], timing: Mapping[str, Any], s
         metrics[f"ce_drop_{setting}"] = round(drop, 4)
         metrics[f"ce_drop_se_{setting}"] = round(drop_se, 4)
         metrics[f"realised_noise_rate_{setting}"] = round(statistics.fmean(collected.noise_rates), 4)
-    main = by_setting[MAIN]
+    main = by_setting[first]
 
     def pooled(arm: str, key: str) -> list[float]:
         return [v for r in main.runs[arm] for v in r.timings[key]]
@@ -382,7 +385,7 @@ def _metrics(by_setting: Mapping[str, SettingRuns], timing: Mapping[str, Any], s
         metrics[f"target_acc_within_se_{kind}_met"] = metrics[f"acc_{kind}_famus"] >= mwnet - se
         metrics[f"target_acc_within_se_{kind}_met_famus_code"] = metrics[f"acc_{kind}_famus_code"] >= mwnet - se
         metrics[f"target_above_ce_{kind}_met"] = min(metrics[f"acc_{kind}_famus"], mwnet) > metrics[f"acc_{kind}_ce"]
-    metrics["realised_noise_rate"] = metrics[f"realised_noise_rate_{MAIN}"]
+    metrics["realised_noise_rate"] = metrics[f"realised_noise_rate_{first}"]
     metrics["seeds"] = settings.seeds
     metrics["steps"] = settings.steps
     return metrics
@@ -425,7 +428,7 @@ def _tables(by_setting: Mapping[str, SettingRuns], timing: Mapping[str, Any], me
               f"{timing['batch']}, 32×32×3 input: median ms in {timing['rounds']} interleaved rounds; ratios to MW-Net",
               ["arm", "meta forward ms", "meta-backward ms", "meta step ms", "meta step ratio", "meta-backward ratio",
                "iteration ms", "iteration ratio"], resnet_rows),
-        Table(f"Small CNN training runs ({MAIN}): median ms per step and the layers attached "
+        Table(f"Small CNN training runs ({metrics['main_setting']}): median ms per step and the layers attached "
               f"(lowest attached: index of the first attached layer, 0 = first conv, {metrics['famus_layers']} = none)",
               ["arm", "virtual step", "meta forward", "meta-backward", "meta step", "meta step ratio", "attached layers",
                "lowest attached (mean)"], small_rows),
@@ -457,7 +460,7 @@ def _notes(metrics: Mapping[str, Any], settings: Settings) -> list[str]:
 
 def verdicts(metrics: Mapping[str, Any]) -> list[Verdict]:
     """The claim, part by part: speed at ResNet-32 width and on the small CNN, accuracy on the final
-    test accuracy under 40 % symmetric noise (the peak is given alongside), and the controls."""
+    test accuracy under the main noise setting (the peak is given alongside), and the controls."""
     out = []
     for arm, where in (("famus", "all layers candidates, gates placed as learned"),
                        ("famus_code", "the official code's candidates")):
@@ -469,33 +472,34 @@ def verdicts(metrics: Mapping[str, Any]) -> list[Verdict]:
     out.append(Verdict("FaMUS cuts MW-Net's meta step (small CNN training runs, learned gates)",
                        held=bool(metrics["target_meta_step_ratio_met"]), measured=f"meta step ratio {ratio}",
                        target=f"≤ {TARGET_META_RATIO}", ratio=ratio / TARGET_META_RATIO))
+    main = metrics["main_setting"]
     mwnet, se = metrics["acc_last_mwnet"], metrics["acc_last_se_mwnet"]
     for arm in ("famus", "famus_code"):
         acc, peak = metrics[f"acc_last_{arm}"], metrics[f"acc_best_{arm}"]
-        out.append(Verdict(f"{LABELS[arm]} keeps MW-Net's accuracy (40 % symmetric, final)",
+        out.append(Verdict(f"{LABELS[arm]} keeps MW-Net's accuracy ({main}, final)",
                            held=acc >= mwnet - se,
                            measured=f"final {acc:.4f} vs MW-Net {mwnet:.4f} ± {se:.4f} (gap {acc - mwnet:+.4f}); "
                                     f"peak {peak:.4f} vs {metrics['acc_best_mwnet']:.4f}",
                            target="within one s.e. of MW-Net or above"))
     famus, ce = metrics["acc_last_famus"], metrics["acc_last_ce"]
-    out.append(Verdict("FaMUS and MW-Net both beat plain cross-entropy (40 % symmetric, final)",
+    out.append(Verdict(f"FaMUS and MW-Net both beat plain cross-entropy ({main}, final)",
                        held=min(famus, mwnet) > ce,
                        measured=f"FaMUS {famus:.4f}, MW-Net {mwnet:.4f}, CE {ce:.4f} (smaller gap "
                                 f"{min(famus, mwnet) - ce:+.4f})", target="both > CE"))
-    drop, drop_se = metrics[f"ce_drop_{MAIN}"], metrics[f"ce_drop_se_{MAIN}"]
-    out.append(Verdict("the budget is long enough that CE overfits the noisy labels (40 % symmetric)",
+    drop, drop_se = metrics[f"ce_drop_{main}"], metrics[f"ce_drop_se_{main}"]
+    out.append(Verdict(f"the budget is long enough that CE overfits the noisy labels ({main})",
                        held=drop > 2 * drop_se and drop > 0.01,
                        measured=f"CE peak {metrics['acc_best_ce']:.4f} → final {metrics['acc_last_ce']:.4f} "
                                 f"(drop {drop:.4f} ± {drop_se:.4f})", target="drop > 0.01 and > 2 s.e."))
     random_k, random_se = metrics["acc_last_random_k"], metrics["acc_last_se_random_k"]
-    out.append(Verdict("learned gates beat K layers drawn at random (Table 4; 40 % symmetric, final)",
+    out.append(Verdict(f"learned gates beat K layers drawn at random (Table 4; {main}, final)",
                        held=famus >= random_k + random_se,
                        measured=f"FaMUS {famus:.4f} vs random K {random_k:.4f} ± {random_se:.4f} "
                                 f"(gap {famus - random_k:+.4f})", target="above random K by one s.e."))
     return out
 
 
-def _plot(ctx: BenchContext, runs: Mapping[str, list[ArmRun]], timing: Mapping[str, Any]) -> Any:
+def _plot(ctx: BenchContext, runs: Mapping[str, list[ArmRun]], timing: Mapping[str, Any], setting: str) -> Any:
     from methodzoo.shared.plotting import pyplot, save_figure
 
     plt = pyplot()
@@ -510,7 +514,7 @@ def _plot(ctx: BenchContext, runs: Mapping[str, list[ArmRun]], timing: Mapping[s
             left.fill_between(steps, (mean - spread).numpy(), (mean + spread).numpy(), alpha=0.15)
     left.set_xlabel("step")
     left.set_ylabel("clean test accuracy")
-    left.set_title("40% symmetric noise (mean ± std over seeds)")
+    left.set_title(f"{setting} noise (mean ± std over seeds)")
     left.legend(fontsize=7)
     arms = ["mwnet", "famus", "famus_code", "random_k", "top_k", "all_off"]
     names = ["MW-Net", "FaMUS", "code cand.", "random K", "top K", "all off"]
