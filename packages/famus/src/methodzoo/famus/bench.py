@@ -76,9 +76,9 @@ class Settings(Config):
 
 
 PROFILES = Profiles(
-    quick=Settings(seeds=5, steps=400, train_size=400, test_size=500, width=16, batch=32, dataset="sklearn-digits",
+    quick=Settings(seeds=5, steps=250, train_size=250, test_size=500, width=16, batch=32, dataset="sklearn-digits",
                    lr_milestones=(0.25,), noise_settings=("sym40",), timing_width=16, timing_batch=32,
-                   timing_rounds=5),
+                   timing_rounds=3),
     full=Settings(seeds=5, steps=3000, train_size=None, test_size=1000, width=16, batch=64, dataset="mnist-digits",
                   lr_milestones=(0.25,), noise_settings=("sym40", "sym60", "pair40"), timing_width=16,
                   timing_batch=100, timing_rounds=15),
