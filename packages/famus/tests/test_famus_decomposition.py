@@ -44,7 +44,7 @@ def test_layer_terms_sum_to_the_full_meta_gradient_with_batchnorm() -> None:
     method = _method(MetaWeightNet, 0)
     x, y, xm, ym = _batch(0)
     full, terms = layerwise_meta_gradients(method, x, y, xm, ym)
-    assert len(terms) == len(layer_units(method.model))  # 4 conv + 4 BN + linear
+    assert len(terms) == len(layer_units(method.model))  # 4 conv+BN layers + linear
     for i, g in enumerate(full):
         assert g.abs().max() > 0
         total = sum(t[i] for t in terms.values())

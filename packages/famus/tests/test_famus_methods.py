@@ -115,10 +115,10 @@ def test_off_layers_are_skipped_by_the_meta_backward() -> None:
     off = _meta_step_ops([])
     assert off.get("convolution_backward", 0) == 0  # the meta forward only: no backward at all
     assert off.get("convolution", 0) == 6
-    top = _meta_step_ops([0] * 12 + [1])  # only the final linear layer attached
+    top = _meta_step_ops([0] * 6 + [1])  # only the final linear layer attached (6 conv+BN layers + linear)
     assert top.get("convolution_backward", 0) == 0
     first = _meta_step_ops([1])  # the first convolution attached: the whole chain is visited
-    on = _meta_step_ops([1] * 13)
+    on = _meta_step_ops([1] * 7)
     assert first.get("convolution_backward", 0) > 0
     assert on.get("convolution_backward", 0) + on.get("convolution", 0) > first.get(
         "convolution_backward", 0) + first.get("convolution", 0)
@@ -189,3 +189,83 @@ def test_meta_step_time_ratio_falls_with_depth() -> None:
         return times["famus"] / times["mwnet"]
 
     assert ratio(24) < ratio(4)
+
+
+def _two_call_meta_gradient(famus: FaMUS, state, meta_loss: torch.Tensor) -> dict[nn.Parameter, torch.Tensor]:  # type: ignore[no-untyped-def]
+    """The earlier formulation: ∇(L_c + λ₁L_r) with the graph retained, then ∇_θ(λ₂L_g) in a second call."""
+    cfg = famus.config
+    theta, eta = list(famus.meta_net.parameters()), list(famus.samplers.parameters())
+    last = list(famus.units[-1].parameters)
+    inputs = theta + eta + [state.w_hat[n] for n in last]
+    first = meta_loss + cfg.lambda_r * famus.budget_loss(state.gates)
+    grads = torch.autograd.grad(first, inputs, retain_graph=True, allow_unused=True)
+    grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, inputs, strict=True)]
+    val = dict(zip(last, grads[len(theta) + len(eta):], strict=True))
+    extra = torch.autograd.grad(cfg.lambda_g * famus.gradient_matching_loss(state, val), theta)
+    out = dict(zip(theta + eta, grads[: len(theta) + len(eta)], strict=True))
+    for p, g in zip(theta, extra, strict=True):
+        out[p] = out[p] + g
+    return out
+
+
+@pytest.mark.parametrize("lg_form", ["paper", "code"])
+def test_single_call_meta_gradient_equals_the_two_call_formulation(lg_form: str) -> None:
+    config = MetaConfig(lambda_r=0.1, lambda_g=10.0, lg_form=lg_form)  # type: ignore[arg-type]
+    x, y, xm, ym = _batch(10)
+    x, xm = x.double(), xm.double()
+    famus = FaMUS(_cnn(10).double(), config, generator=3)
+    famus.meta_net.double()
+    famus.samplers.double()
+    famus.forced_gates = [0, 1, 0, 1, 0]  # a middle layer on, the last (L_g's) layer off
+    gumbel_state = famus.generator.get_state()
+    state = famus.virtual_step(x, y)
+    single, _ = famus.meta_gradient(state, famus.meta_loss(state, xm, ym))
+    famus.generator.set_state(gumbel_state)  # nothing was updated: the same step, same Gumbel noise
+    state = famus.virtual_step(x, y)
+    two = _two_call_meta_gradient(famus, state, famus.meta_loss(state, xm, ym))
+    assert max(float(g.abs().max()) for g in two.values()) > 0
+    for p in two:
+        assert torch.allclose(single[p], two[p], rtol=1e-10, atol=1e-14)
+
+
+def test_meta_step_makes_one_full_meta_backward() -> None:
+    """The L_g term adds no second pass over the attached layers: with one conv layer attached
+    (and L_g on), the convolutions are differentiated exactly as often as with L_g off."""
+    counts = []
+    for lambda_g in (0.0, 0.1):
+        with seeded(4):
+            famus = FaMUS(_cnn(4, depth=6), MetaConfig(lambda_g=lambda_g), generator=0)
+        famus.forced_gates = [0, 0, 1, 0, 0, 0, 1]
+        x, y, xm, ym = _batch(4)
+        state = famus.virtual_step(x, y)
+        with _CountOps() as counter:
+            famus.meta_step(state, xm, ym)
+        counts.append(counter.counts.get("convolution_backward", 0))
+    assert counts[0] > 0 and counts[0] == counts[1]
+
+
+def test_random_gates_attach_exactly_k_layers_at_varying_places() -> None:
+    famus = FaMUS(_cnn(11, depth=6), MetaConfig(gate_policy="random", budget=2), generator=11)
+    assert famus.sampler_optimizer is None and not list(famus.samplers.parameters())
+    chosen = set()
+    lowest = []
+    for step in range(12):
+        x, y, xm, ym = _batch(step)
+        out = famus.train_step(x, y, xm, ym)
+        assert out["active_layers"] == 2.0
+        gates = famus.last_gates
+        assert gates is not None and sorted(set(gates.tolist())) == [0.0, 1.0]
+        chosen.add(tuple(gates.tolist()))
+        lowest.append(out["lowest_attached_layer"])
+        assert out["lowest_attached_layer"] == float(gates.tolist().index(1.0))
+    assert len(chosen) > 3  # the placement changes from step to step
+    assert min(lowest) < max(lowest)
+
+
+def test_lowest_attached_layer_is_reported_and_none_attached_is_the_layer_count() -> None:
+    famus = FaMUS(_cnn(12, depth=4), MetaConfig(lambda_g=0.0), generator=0)
+    x, y, _, _ = _batch(12)
+    famus.forced_gates = [0, 0, 1, 0, 1]
+    assert famus.virtual_step(x, y).lowest_attached == 2
+    famus.forced_gates = [0] * 5
+    assert famus.virtual_step(x, y).lowest_attached == 5

@@ -15,7 +15,7 @@ from methodzoo.shared.config import Config, check
 Method = Literal["ce", "mwnet", "famus"]
 BNPolicy = Literal["discard", "update", "running"]
 NoiseKind = Literal["symmetric", "symmetric_incl_true", "symmetric_excl_true", "pairflip", "flip", "flip2"]
-Dataset = Literal["mnist-digits", "mnist", "fashion-mnist", "cifar10", "cifar100"]
+Dataset = Literal["mnist-digits", "sklearn-digits", "mnist", "fashion-mnist", "cifar10", "cifar100"]
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,14 @@ class MetaConfig(Config):
         default="mean", metadata={"help": "pooling of a gradient to its output dimension: mean (paper) or sum (code)"})
     sampler_standardize: bool = field(default=False, metadata={"help": "standardise the sampler input (code option)"})
     gumbel_tau: float = field(default=5.0, metadata={"help": "Gumbel-softmax temperature (code: 5; the paper gives none)"})
-    gate_granularity: Literal["module", "parameter"] = field(
-        default="module", metadata={"help": "a gated layer is a module owning parameters (paper) or one tensor (code)"})
+    gate_granularity: Literal["weight_layer", "module", "parameter"] = field(
+        default="weight_layer",
+        metadata={"help": "a gated layer is a weight layer with its BatchNorm (paper), every module owning "
+                          "parameters (BatchNorm its own layer), or one tensor (code)"})
+    gate_policy: Literal["learned", "random"] = field(
+        default="learned",
+        metadata={"help": "learned: the samplers Γ(·; η) choose the gates (FaMUS); random: K gated layers drawn "
+                          "uniformly each step, samplers unused (the paper's Table 4 random-s baseline)"})
     candidate_layers: int | None = field(
         default=None, metadata={"help": "gate only the last N layers and detach the rest (code: 15 tensors); None = all (paper)"})
     always_on_last: int = field(
@@ -89,6 +95,8 @@ class MetaConfig(Config):
         check(self.sampler_hidden >= 1, "sampler_hidden must be >= 1, got {}", self.sampler_hidden)
         check(self.sampler_depth in (2, 3), "sampler_depth must be 2 (paper) or 3 (code), got {}", self.sampler_depth)
         check(self.gumbel_tau > 0, "gumbel_tau must be positive, got {}", self.gumbel_tau)
+        check(self.gate_policy != "random" or self.budget >= 1,
+              "gate_policy='random' needs budget K >= 1, got {}", self.budget)
         check(self.candidate_layers is None or self.candidate_layers >= 1,
               "candidate_layers must be None (all) or >= 1, got {}", self.candidate_layers)
         check(self.always_on_last >= 0, "always_on_last must be >= 0, got {}", self.always_on_last)

@@ -1,8 +1,14 @@
 """Layers of an arbitrary ``nn.Module`` and BatchNorm handling for the virtual step.
 
-FaMUS gates the meta-gradient layer by layer. A *layer* here is either a module that owns
-parameters directly (a ``Conv2d`` with its weight and bias, a ``BatchNorm2d`` with its affine
-pair; the paper's notion) or a single parameter tensor (the official code's notion).
+FaMUS gates the meta-gradient layer by layer. A *layer* here is one of:
+
+- ``weight_layer`` (default, the paper's reading): a weight layer (a module owning a parameter
+  of two or more dimensions: ``Conv2d``, ``Linear``) together with the normalisation layers
+  that follow it before the next weight layer (its ``BatchNorm2d`` affine pair), so a
+  conv-BN-ReLU block is one layer and a 10-conv + 1-linear CNN has 11 layers;
+- ``module``: every module that owns parameters, a ``BatchNorm2d`` counting as its own layer
+  (the other reading: 21 layers for the same CNN);
+- ``parameter``: a single parameter tensor (the official code's notion).
 """
 
 from __future__ import annotations
@@ -27,15 +33,23 @@ class LayerUnit:
     parameters: tuple[str, ...]
 
 
-def layer_units(model: nn.Module, granularity: Literal["module", "parameter"] = "module") -> list[LayerUnit]:
-    """The trainable layers of ``model`` in forward-definition order (``named_parameters`` order)."""
+Granularity = Literal["weight_layer", "module", "parameter"]
+
+
+def layer_units(model: nn.Module, granularity: Granularity = "weight_layer") -> list[LayerUnit]:
+    """The trainable layers of ``model`` in forward-definition order (``named_parameters`` order).
+
+    With ``weight_layer``, modules whose parameters are all 1-D (BatchNorm, LayerNorm, a bare
+    bias) join the weight layer registered before them; any before the first weight layer form
+    their own layer.
+    """
     trainable = [name for name, p in model.named_parameters() if p.requires_grad]
     if not trainable:
         raise ConfigError("the model has no trainable parameters")
     if granularity == "parameter":
         return [LayerUnit(name, (name,)) for name in trainable]
-    if granularity != "module":
-        raise ConfigError(f"granularity must be 'module' or 'parameter', got {granularity!r}")
+    if granularity not in ("module", "weight_layer"):
+        raise ConfigError(f"granularity must be 'weight_layer', 'module' or 'parameter', got {granularity!r}")
     owner: dict[str, str] = {}
     for module_name, module in model.named_modules():
         for param_name, p in module.named_parameters(recurse=False):
@@ -45,7 +59,18 @@ def layer_units(model: nn.Module, granularity: Literal["module", "parameter"] = 
     units: dict[str, list[str]] = {}
     for name in trainable:  # keeps named_parameters order, skips tied duplicates
         units.setdefault(owner.get(name, name), []).append(name)
-    return [LayerUnit(module or "<root>", tuple(params)) for module, params in units.items()]
+    modules = [LayerUnit(module or "<root>", tuple(params)) for module, params in units.items()]
+    if granularity == "module":
+        return modules
+    shapes = dict(model.named_parameters())
+    merged: list[LayerUnit] = []
+    for unit in modules:
+        is_weight_layer = any(shapes[n].ndim >= 2 for n in unit.parameters)
+        if merged and not is_weight_layer:
+            merged[-1] = LayerUnit(merged[-1].name, merged[-1].parameters + unit.parameters)
+        else:
+            merged.append(unit)
+    return merged
 
 
 def pooled_gradient(grad: torch.Tensor, reduce: Literal["mean", "sum"] = "mean") -> torch.Tensor:

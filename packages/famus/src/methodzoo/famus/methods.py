@@ -53,7 +53,8 @@ class VirtualStep:
     ``grads``: (1/n)·Σ_i V_i ∇_{w} L_i per parameter, with the graph to θ (``create_graph=True``);
     ``weights``: V ``(n,)``; ``losses``: L_i ``(n,)`` (detached); ``alpha``: the step size;
     ``gates``: r ``(U,)``, one gate per gated layer, named by ``gate_names`` (FaMUS only);
-    ``attached``: names of the layers whose ŵ keeps its graph to θ.
+    ``attached``: names of the layers whose ŵ keeps its graph to θ; ``lowest_attached``: index
+    (in forward order) of the first of them, the number of layers when none is (FaMUS only).
     """
 
     w_hat: dict[str, torch.Tensor]
@@ -64,6 +65,7 @@ class VirtualStep:
     gates: torch.Tensor | None = None
     gate_names: tuple[str, ...] = ()
     attached: tuple[str, ...] = ()
+    lowest_attached: int = 0
 
 
 class CrossEntropy:
@@ -285,11 +287,12 @@ class FaMUS(MetaWeightNet):
         params = dict(model.named_parameters())
         device = next(model.parameters()).device
         in_features = [sum(_output_dim(params[n]) for n in unit.parameters) for unit in self.gated]
-        # with nothing to gate (all layers always on or detached) there is no sampler
+        # with nothing to gate (all layers always on or detached), or random gates, there is no sampler
+        learned = bool(self.gated) and cfg.gate_policy == "learned"
         self.samplers: nn.Module = (LayerSamplers(in_features, cfg.sampler_hidden, cfg.sampler_depth)
-                                    if self.gated else nn.Module()).to(device)
+                                    if learned else nn.Module()).to(device)
         self.sampler_optimizer = torch.optim.SGD(self.samplers.parameters(), lr=cfg.sampler_lr,
-                                                 momentum=cfg.sampler_momentum) if self.gated else None
+                                                 momentum=cfg.sampler_momentum) if learned else None
         self.forced_gates: Sequence[int] | None = None
         self.last_gates: torch.Tensor | None = None  # r of the latest virtual step, for monitoring
 
@@ -315,16 +318,31 @@ class FaMUS(MetaWeightNet):
         return pooled
 
     def sample_gates(self, grads: dict[str, torch.Tensor]) -> torch.Tensor | None:
-        """r = Γ(ḡ; η) ∈ {0, 1}^U, one per gated layer (hard forward, straight-through backward)."""
+        """r = Γ(ḡ; η) ∈ {0, 1}^U, one per gated layer (hard forward, straight-through backward).
+
+        With ``gate_policy='random'`` r has exactly K ones at uniformly drawn layers and no
+        gradient (the paper's Table 4 baseline that samples s layers at random).
+        """
         if not self.gated:
             return None
-        inputs = [self.sampler_input(unit, grads) for unit in self.gated]
-        padded = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)  # (U, max D_l)
-        r = gumbel_gate(self.samplers(padded), self.config.gumbel_tau, self.generator)  # (U,)
+        if self.config.gate_policy == "random":
+            r = self.random_gates(next(iter(grads.values())))
+        else:
+            inputs = [self.sampler_input(unit, grads) for unit in self.gated]
+            padded = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)  # (U, max D_l)
+            r = gumbel_gate(self.samplers(padded), self.config.gumbel_tau, self.generator)  # (U,)
         if self.forced_gates is not None:
             # keep the straight-through path but pin the forward value
             r = r - r.detach() + torch.tensor([float(v) for v in self.forced_gates], dtype=r.dtype, device=r.device)
         return r
+
+    def random_gates(self, like: torch.Tensor) -> torch.Tensor:
+        """K ones at layers drawn uniformly without replacement, zeros elsewhere ``(U,)``."""
+        count = len(self.gated)
+        chosen = torch.randperm(count, generator=self.generator)[: min(self.config.budget, count)]
+        r = torch.zeros(count, dtype=like.dtype)
+        r[chosen] = 1.0
+        return r.to(like.device)
 
     # ----- Eq. 9 -------------------------------------------------------------------------------
     def virtual_parameters(self, params: dict[str, torch.Tensor], state: VirtualStep) -> dict[str, torch.Tensor]:
@@ -355,6 +373,9 @@ class FaMUS(MetaWeightNet):
             if keep:
                 attached.append(unit.name)
         state.attached = tuple(attached)
+        unit_index = {unit.name: i for i, unit in enumerate(self.units)}
+        # the meta-backward runs from the loss down to the lowest attached layer: that sets its cost
+        state.lowest_attached = min((unit_index[name] for name in attached), default=len(self.units))
         if self.config.lambda_g > 0:
             for name in self.units[-1].parameters:  # L_g needs ∂L_c/∂ŵ_L even when layer L is off
                 if not w_hat[name].requires_grad:
@@ -400,19 +421,19 @@ class FaMUS(MetaWeightNet):
         else:
             scalars["active_layers"] = 0.0
         scalars["active_layers"] += len(self.always_on)
+        scalars["lowest_attached_layer"] = float(state.lowest_attached)
+        objective = first
         last = list(self.units[-1].parameters) if cfg.lambda_g > 0 else []
-        inputs = theta + eta + [state.w_hat[n] for n in last]
-        grads = _grad_or_zeros(first, inputs, retain_graph=bool(last))
-        theta_grads = grads[: len(theta)]
-        out: dict[nn.Parameter, torch.Tensor] = dict(zip(theta + eta, grads[: len(theta) + len(eta)], strict=True))
         if last:
-            val_grads = dict(zip(last, grads[len(theta) + len(eta):], strict=True))
-            lg = self.gradient_matching_loss(state, val_grads)
+            # Eq. 11's validation side ∂L_c/∂ŵ_L is a constant; this backward stops at the last
+            # layer's input, so keeping the graph for the main call below costs no extra traversal.
+            val_list = _grad_or_zeros(meta_loss, [state.w_hat[n] for n in last], retain_graph=True)
+            lg = self.gradient_matching_loss(state, dict(zip(last, val_list, strict=True)))
             scalars["L_g"] = float(lg.detach())
-            extra = _grad_or_zeros(cfg.lambda_g * lg, theta)
-            for p, g0, g1 in zip(theta, theta_grads, extra, strict=True):
-                out[p] = g0 + g1
-        return out, scalars
+            objective = objective + cfg.lambda_g * lg
+        # one meta-backward for L_c + λ₁·L_r + λ₂·L_g, freeing the graph as it goes
+        grads = _grad_or_zeros(objective, theta + eta)
+        return dict(zip(theta + eta, grads, strict=True)), scalars
 
 
 def _grad_or_zeros(output: torch.Tensor, inputs: Sequence[torch.Tensor], retain_graph: bool = False) -> list[torch.Tensor]:
