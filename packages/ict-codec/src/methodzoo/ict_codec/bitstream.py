@@ -75,17 +75,15 @@ def check_pixel_limit(height: int, width: int, max_pixels: int) -> None:
             f"of {max_pixels} pixels; raise max_pixels (CLI: --max-pixels) if you trust this file")
 
 
-def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
-           f_range: tuple[float, float] | None,
-           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Header, bytes, bytes]:
-    """Validate ``data`` and split it into (header, z string, y string); BitstreamError otherwise.
-
-    A header asking for more than ``max_pixels`` pixels raises :class:`ImageTooLargeError` before
-    anything is decoded or allocated (a forged header can carry valid checksums).
-    """
+def _as_bytes(data: bytes) -> bytes:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise BitstreamError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
+    return bytes(data)
+
+
+def _checked_header_fields(data: bytes) -> tuple[int, int, bytes, int, int, float, int, int, int]:
+    """The header's fields after magic, version, header checksum and model kind are checked:
+    (kind index, flags, fingerprint, height, width, f, z length, y length, payload checksum)."""
     if len(data) < HEADER_SIZE:
         raise BitstreamError(f"truncated bitstream: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
     fields = data[: _LAYOUT.size]
@@ -100,6 +98,19 @@ def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
         raise BitstreamError("corrupted bitstream: the header checksum does not match")
     if kind_index >= len(KINDS):
         raise BitstreamError(f"corrupted bitstream: unknown model kind {kind_index}")
+    return kind_index, flags, fingerprint, height, width, f, z_len, y_len, payload_crc
+
+
+def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
+           f_range: tuple[float, float] | None,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Header, bytes, bytes]:
+    """Validate ``data`` and split it into (header, z string, y string); BitstreamError otherwise.
+
+    A header asking for more than ``max_pixels`` pixels raises :class:`ImageTooLargeError` before
+    anything is decoded or allocated (a forged header can carry valid checksums).
+    """
+    data = _as_bytes(data)
+    kind_index, flags, fingerprint, height, width, f, z_len, y_len, payload_crc = _checked_header_fields(data)
     kind = KINDS[kind_index]
     if kind != expected_kind:
         raise BitstreamError(f"bitstream was made by a {kind} model, but this model is {expected_kind}")
@@ -132,18 +143,5 @@ def unpack(data: bytes, *, expected_kind: str, expected_fingerprint: bytes,
 
 def peek(data: bytes) -> Header:
     """The header of ``data`` (magic, version and header checksum checked; payload not read)."""
-    data = bytes(data)
-    if len(data) < HEADER_SIZE:
-        raise BitstreamError(f"truncated bitstream: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
-    fields = data[: _LAYOUT.size]
-    magic, version, kind_index, flags, _reserved, fingerprint, height, width, f, z_len, y_len, _ = (
-        _LAYOUT.unpack(fields))
-    if magic != MAGIC:
-        raise BitstreamError(f"not an ict-codec bitstream (magic {magic!r}, expected {MAGIC!r})")
-    if version != FORMAT_VERSION:
-        raise BitstreamError(f"unsupported bitstream format version {version} (this reader knows {FORMAT_VERSION})")
-    if zlib.crc32(fields) != _CRC.unpack(data[_LAYOUT.size : HEADER_SIZE])[0]:
-        raise BitstreamError("corrupted bitstream: the header checksum does not match")
-    if kind_index >= len(KINDS):
-        raise BitstreamError(f"corrupted bitstream: unknown model kind {kind_index}")
+    kind_index, flags, fingerprint, height, width, f, z_len, y_len, _ = _checked_header_fields(_as_bytes(data))
     return Header(KINDS[kind_index], fingerprint, height, width, f if flags & 1 else None, z_len, y_len)

@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from methodzoo.shared.errors import ConfigError
 
 
+def _check_warmup_span(total_steps: int, warmup_steps: int) -> None:
+    if total_steps < 1:
+        raise ConfigError(f"total_steps must be >= 1, got {total_steps}")
+    if not 0 <= warmup_steps <= total_steps:
+        raise ConfigError(f"warmup_steps must be in [0, total_steps={total_steps}], got {warmup_steps}")
+
+
 @dataclass(frozen=True)
 class LinearWarmup:
     """``min(1, (step + 1) / warmup_steps)``: a linear ramp to the base rate, then constant.
@@ -91,11 +98,7 @@ class WarmupCosine:
     floor: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.total_steps < 1:
-            raise ConfigError(f"total_steps must be >= 1, got {self.total_steps}")
-        if not 0 <= self.warmup_steps <= self.total_steps:
-            raise ConfigError(f"warmup_steps must be in [0, total_steps={self.total_steps}], "
-                              f"got {self.warmup_steps}")
+        _check_warmup_span(self.total_steps, self.warmup_steps)
         if not 0.0 <= self.floor <= 1.0:
             raise ConfigError(f"floor is a fraction of the base rate in [0, 1], got {self.floor}")
 
@@ -124,11 +127,7 @@ class WarmupLinearDecay:
     warmup_steps: int = 0
 
     def __post_init__(self) -> None:
-        if self.total_steps < 1:
-            raise ConfigError(f"total_steps must be >= 1, got {self.total_steps}")
-        if not 0 <= self.warmup_steps <= self.total_steps:
-            raise ConfigError(f"warmup_steps must be in [0, total_steps={self.total_steps}], "
-                              f"got {self.warmup_steps}")
+        _check_warmup_span(self.total_steps, self.warmup_steps)
 
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
