@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from methodzoo.shared.compress.masks import set_mask_
+from methodzoo.shared.compress.masks import keep_largest, set_mask_
 from methodzoo.shared.compress.parametrized import (
     parametrizations_of,
     parametrized_tensors,
@@ -56,11 +56,8 @@ class MovementMask(nn.Module):
 
     def current_mask(self) -> torch.Tensor:
         """The hard mask of this forward pass (True = kept)."""
-        flat = self.scores.detach().reshape(-1)
-        kept = flat.numel() - round(float(self.sparsity) * flat.numel())
-        mask = torch.zeros_like(flat, dtype=torch.bool)
-        mask[torch.topk(flat, kept).indices] = True
-        return mask.view_as(self.scores)
+        # Selection rather than topk's partial sort: this runs on every forward pass.
+        return keep_largest(self.scores.detach(), float(self.sparsity))
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         straight_through = self.current_mask().to(weight.dtype) + self.scores - self.scores.detach()
