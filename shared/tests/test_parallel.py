@@ -28,3 +28,20 @@ def test_one_worker_runs_in_process_and_bad_counts_are_refused() -> None:
     assert cpu_count() >= 1
     with pytest.raises(ConfigError, match="workers"):
         process_map(fail_on_three, [1], workers=0)
+
+
+def test_torch_threads_restores_the_count_even_after_an_error():
+    import torch
+
+    from methodzoo.shared.parallel import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    try:
+        with torch_threads(1):
+            raise RuntimeError("inside")
+    except RuntimeError:
+        pass
+    assert torch.get_num_threads() == before

@@ -41,6 +41,7 @@ from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profile
 from methodzoo.shared.config import Config
 from methodzoo.shared.errors import DataNotFoundError, missing_extra
 from methodzoo.shared.memory import peak_memory
+from methodzoo.shared.parallel import torch_threads
 from methodzoo.shared.timing import interleaved_timing, time_call, timed_call
 
 ALPHA = 0.05
@@ -217,16 +218,10 @@ def power_study(ctx: BenchContext, settings: Settings) -> tuple[dict[str, dict[s
     counts: dict[str, int] = {}
     gaps: list[float] = []  # |p(hyppo MMD) − p(hyppo Energy)| on every draw
     plan = [(s, d) for d in dims for s in ("null", "location", "scale", "mixture")]
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # N = 100: thread start-up costs more than it saves on a shared CPU
-    try:
+    with torch_threads(1):  # N = 100: thread start-up costs more than it saves on a shared CPU
         for setting, d in ctx.progress(plan, desc="power"):
             _power_cell(setting, d, null_ours, null_peers, alt_reps, (fr_reps, settings.mmd_permutations), rng,
                         ctx.seed, rates, counts, gaps)
-    finally:
-        torch.set_num_threads(threads)
     return rates, {"replications": counts, "fr_permutations": fr_reps, "mmd_permutations": settings.mmd_permutations,
                    "dims": list(dims), "hyppo_mmd_vs_energy_max_pvalue_gap": max(gaps),
                    "hyppo_mmd_vs_energy_median_pvalue_gap": float(np.median(gaps)), "peer_calibration": CALIBRATION}

@@ -19,8 +19,6 @@ from __future__ import annotations
 import copy
 import re
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -34,6 +32,7 @@ from methodzoo.shared.compress.bench_lenet import Arm, LeNetExperiment, load_dig
 from methodzoo.shared.compress.bench_settings import PROFILES, BenchSettings
 from methodzoo.shared.compress.int8 import Int8Dynamic, int_mm_available, torch_ao_available
 from methodzoo.shared.compress.quantize import quantize_
+from methodzoo.shared.parallel import torch_threads
 from methodzoo.shared.seed import seeded
 
 PRUNED = "magnitude 90% cubic"
@@ -48,16 +47,6 @@ CONTROL = "dense + fine-tuning (control)"
 
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @torch.no_grad()

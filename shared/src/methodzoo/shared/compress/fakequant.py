@@ -22,6 +22,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from methodzoo.shared.compress.prune import feed_batch
 from methodzoo.shared.compress.targets import LayerSelection
 from methodzoo.shared.config import check
 from methodzoo.shared.errors import UserError
@@ -199,12 +200,7 @@ def calibrate(model: nn.Module, batches: Iterable[Any]) -> nn.Module:
     try:
         seen = 0
         for batch in batches:
-            if isinstance(batch, dict):
-                model(**batch)
-            elif isinstance(batch, (tuple, list)):
-                model(*batch)
-            else:
-                model(batch)
+            feed_batch(model, batch)
             seen += 1
         if seen == 0:
             raise UserError("calibrate: no calibration batches")

@@ -33,6 +33,7 @@ from methodzoo.shared.compress.parametrized import original_of, parametrizations
 from methodzoo.shared.compress.prune import (
     Calibration,
     check_pattern,
+    feed_batch,
     n_of_m_targets,
     register_pruner,
     selected_targets,
@@ -157,12 +158,7 @@ def _eligible(target: Target) -> bool:
 
 def _run(model: nn.Module, batches: Sequence[Any]) -> None:
     for batch in batches:
-        if isinstance(batch, dict):
-            model(**batch)
-        elif isinstance(batch, (tuple, list)):
-            model(*batch)
-        else:
-            model(batch)
+        feed_batch(model, batch)
 
 
 @torch.no_grad()

@@ -22,6 +22,18 @@ from methodzoo.shared.config import Config, check
 from methodzoo.shared.errors import ConfigError, UserError
 
 Calibration = Iterable[Any]
+
+
+def feed_batch(model: nn.Module, batch: Any) -> Any:
+    """Call ``model`` on one calibration batch: a dict as keyword inputs, a tuple or list as
+    positional inputs, anything else as the single input."""
+    if isinstance(batch, dict):
+        return model(**batch)
+    if isinstance(batch, (tuple, list)):
+        return model(*batch)
+    return model(batch)
+
+
 Pruner = Callable[[nn.Module, Any, Calibration | None], None]
 _PRUNERS: dict[type[Config], Pruner] = {}
 
