@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from methodzoo.shared import compress as C
+from methodzoo.shared.compress.masks import effective_mask
 from methodzoo.shared.compress.oneshot import layer_inputs, sparsegpt_prune
 from methodzoo.shared.errors import UserError
 
@@ -90,3 +91,55 @@ def test_one_shot_pruners_need_calibration_and_consistent_settings() -> None:
         C.SparseGPT(sparsity=0.5, pattern=(2, 4))
     with pytest.raises(UserError, match="multiple"):
         C.SparseGPT(pattern=(2, 4), block_size=6)
+
+
+class _SharedLayer(nn.Module):
+    """One linear layer applied twice per forward pass (shared weights), between two others."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.shared, self.last = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 4)
+        self.calls = {"last": 0}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.shared(torch.relu(self.shared(torch.relu(self.first(x)))))
+        self.calls["last"] += 1
+        return self.last(x)
+
+
+def _sequential_reference(model: nn.Module, batches: list[torch.Tensor], config: C.Wanda) -> dict[str, torch.Tensor]:
+    """Sequential Wanda done by hand with whole forward passes: each layer's Σx² from the model
+    with the earlier layers already pruned."""
+    from methodzoo.shared.compress.masks import keep_largest_per_row
+
+    masks = {}
+    for name in ("first", "shared", "last"):
+        layer = getattr(model, name)
+        squares = torch.zeros(layer.in_features)
+
+        def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            squares.add_(args[0].pow(2).sum(0))
+
+        handle = layer.register_forward_pre_hook(hook)
+        with torch.no_grad():
+            for batch in batches:
+                model(batch)
+        handle.remove()
+        keep = keep_largest_per_row(layer.weight.abs() * squares.sqrt(), config.sparsity)
+        layer.weight.data.mul_(keep)
+        masks[name] = keep
+    return masks
+
+
+def test_sequential_calibration_stops_each_pass_at_its_layer_but_not_at_a_shared_one() -> None:
+    generator = torch.Generator().manual_seed(5)
+    model = _SharedLayer()
+    batches = [_correlated_inputs(16, 8, generator) for _ in range(2)]
+    reference = _sequential_reference(__import__("copy").deepcopy(model), batches, C.Wanda(sparsity=0.5))
+    model.calls["last"] = 0
+    C.prune_(model, C.Wanda(sparsity=0.5), calibration=batches)
+    for name, keep in reference.items():
+        assert torch.equal(effective_mask(getattr(model, name), "weight").bool(), keep.bool()), name
+    # One pass finds the order, then per layer: "first" stops early (the last layer never runs),
+    # "shared" is called twice per pass so its passes run to the end, "last" runs its passes.
+    assert model.calls["last"] == 1 + 0 + len(batches) + len(batches)

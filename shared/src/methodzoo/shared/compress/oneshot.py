@@ -156,15 +156,29 @@ def _eligible(target: Target) -> bool:
     return isinstance(module, nn.Linear) or convolution
 
 
+class _StopForward(Exception):
+    """Raised by a hook once the statistics a pass was run for are in: the rest of the forward
+    pass cannot change them."""
+
+
 def _run(model: nn.Module, batches: Sequence[Any]) -> None:
     for batch in batches:
-        feed_batch(model, batch)
+        try:
+            feed_batch(model, batch)
+        except _StopForward:
+            pass
 
 
 @torch.no_grad()
 def collect_statistics(model: nn.Module, targets: Sequence[Target], batches: Sequence[Any],
-                       hessian: bool) -> dict[str, InputStatistics]:
-    """Input statistics of each target over the calibration batches (one pass)."""
+                       hessian: bool, stop_early: bool = False) -> dict[str, InputStatistics]:
+    """Input statistics of each target over the calibration batches (one pass).
+
+    ``stop_early`` (for a single target that the forward pass calls once) ends each pass as soon
+    as that target has seen its input: sequential calibration then costs the model's forward up
+    to each layer rather than the whole model per layer.
+    """
+    check(not stop_early or len(targets) == 1, "stop_early needs exactly one target")
     statistics: dict[str, InputStatistics] = {}
     handles = []
     for target in targets:
@@ -173,6 +187,8 @@ def collect_statistics(model: nn.Module, targets: Sequence[Target], batches: Seq
 
         def hook(module: nn.Module, args: tuple[Any, ...], stats: InputStatistics = stats) -> None:
             stats.add(layer_inputs(module, args[0]))
+            if stop_early:
+                raise _StopForward
 
         handles.append(target.module.register_forward_pre_hook(hook))
     try:
@@ -184,17 +200,18 @@ def collect_statistics(model: nn.Module, targets: Sequence[Target], batches: Seq
 
 
 @torch.no_grad()
-def execution_order(model: nn.Module, targets: Sequence[Target], batch: Any) -> list[Target]:
-    """The targets in the order the forward pass reaches them (unreached ones dropped)."""
-    order: list[int] = []
-    handles = [t.module.register_forward_pre_hook(lambda m, a, i=i: order.append(i) if i not in order else None)
+def execution_order(model: nn.Module, targets: Sequence[Target], batch: Any) -> list[tuple[Target, int]]:
+    """The targets in the order the forward pass first reaches them (unreached ones dropped),
+    each with the number of times one forward pass calls it."""
+    calls: dict[int, int] = {}  # insertion order is the order of first calls
+    handles = [t.module.register_forward_pre_hook(lambda m, a, i=i: calls.__setitem__(i, calls.get(i, 0) + 1))
                for i, t in enumerate(targets)]
     try:
         _run(model, [batch])
     finally:
         for handle in handles:
             handle.remove()
-    return [targets[i] for i in order]
+    return [(targets[i], count) for i, count in calls.items()]
 
 
 # ----- the two rules ----------------------------------------------------------------------------------
@@ -293,8 +310,10 @@ def _one_shot(model: nn.Module, config: Wanda | SparseGPT, calibration: Calibrat
     model.eval()
     try:
         if config.sequential:
-            for target in execution_order(model, targets, batches[0]):
-                stats = collect_statistics(model, [target], batches, hessian)[target.qualified_name]
+            for target, calls in execution_order(model, targets, batches[0]):
+                # A layer called more than once per pass (shared weights) needs the whole pass.
+                stats = collect_statistics(model, [target], batches, hessian,
+                                           stop_early=calls == 1)[target.qualified_name]
                 apply(target, stats, config)
         else:
             statistics = collect_statistics(model, targets, batches, hessian)
