@@ -24,7 +24,15 @@ from pathlib import Path
 
 import torch
 
-from methodzoo.cud import CUDConfig, NetworkConfig, TrainConfig, cud_nfe_per_sample, fit, load_training_data, sample
+from methodzoo.cud import (
+    CUDConfig,
+    NetworkConfig,
+    TrainConfig,
+    cud_nfe_per_sample,
+    fit,
+    load_training_data,
+    sample,
+)
 from methodzoo.cud.data import model_to_images
 from methodzoo.cud.evaluation import sample_quality
 from methodzoo.cud.nfe import iterations_for_budget

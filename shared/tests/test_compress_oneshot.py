@@ -117,7 +117,7 @@ def _sequential_reference(model: nn.Module, batches: list[torch.Tensor], config:
         layer = getattr(model, name)
         squares = torch.zeros(layer.in_features)
 
-        def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+        def hook(module: nn.Module, args: tuple[torch.Tensor, ...], squares: torch.Tensor = squares) -> None:
             squares.add_(args[0].pow(2).sum(0))
 
         handle = layer.register_forward_pre_hook(hook)

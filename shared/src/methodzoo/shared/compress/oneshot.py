@@ -18,6 +18,7 @@ Grouped (e.g. depthwise) and 3-d convolutions are left dense, with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -163,10 +164,8 @@ class _StopForward(Exception):
 
 def _run(model: nn.Module, batches: Sequence[Any]) -> None:
     for batch in batches:
-        try:
+        with contextlib.suppress(_StopForward):
             feed_batch(model, batch)
-        except _StopForward:
-            pass
 
 
 @torch.no_grad()
