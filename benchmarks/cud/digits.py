@@ -1,12 +1,12 @@
 """CUD against flow matching on MNIST at a budget where samples look like digits (issue 18).
 
 The quick benchmark's MNIST arms (240 flow-matching iterations of a 68k-parameter U-Net) give
-strokes and blobs, not digits. This script trains the same three arms as the benchmark —
-``fm`` (independent coupling), ``fm_vae`` (CUD's VAE coupling, ODE loss only) and ``cud`` (the
-paper's setting: order 1, T = 16, VAE coupling) — at one equal budget of network evaluations
-(NFE; CUD order 1 costs 2 per sample and iteration, so it runs half the iterations), then scores
-each with the core's classifier-feature Fréchet distance at 1, 2, 4 and 16 Euler steps and draws
-a grid of samples (a row of real digits first).
+strokes and blobs, not digits. This script trains the arms that the target compares — ``fm_vae``
+(flow matching with CUD's VAE coupling, ODE loss only) and ``cud`` (the paper's setting: order 1,
+T = 16, VAE coupling); ``--arms fm,fm_vae,cud`` adds flow matching with independent noise — at one
+equal budget of network evaluations (NFE; CUD order 1 costs 2 per sample and iteration, so it runs
+half the iterations), then scores each with the core's classifier-feature Fréchet distance at 1,
+2, 4 and 16 Euler steps and draws a grid of samples (a row of real digits first).
 
     uv run --frozen python benchmarks/cud/digits.py                 # the recorded run
     uv run --frozen python benchmarks/cud/digits.py --fm-steps 200  # a smoke run
