@@ -44,6 +44,10 @@ def test_the_gap_must_grow_from_90_to_97(tmp_path: Path) -> None:
                                        ("kd", 0.97): [0.40, 0.41], ("cap", 0.97): [0.55, 0.56]})
     assert [v.held for v in result.verdicts] == [True, True]
     assert "acc_cap_s97" in result.metrics
+    # A gap that grows by less than the seed spread is not growth.
+    flat = _run(tmp_path, settings, {("kd", 0.9): [0.60, 0.61], ("cap", 0.9): [0.65, 0.66],
+                                     ("kd", 0.97): [0.40, 0.42], ("cap", 0.97): [0.455, 0.475]})
+    assert [v.held for v in flat.verdicts] == [True, False]
 
 
 def test_profiles_are_valid_and_the_full_one_is_paper_shaped() -> None:
