@@ -1,5 +1,5 @@
 """``methodzoo bench cap-prune``: MiniLM-L6 on SNLI, a fine-tuned dense teacher, pruned to 90 %
-(and 97 % in the full profile) encoder sparsity with CE+KD (the baseline) and with CAP's
+and 97 % encoder sparsity with CE+KD (the baseline) and with CAP's
 contrastive modules, several seeds; one-shot global magnitude, Wanda and SparseGPT at the same
 sparsity from the core toolkit; the structured sweep (CAP-f) in the full profile.
 
@@ -546,7 +546,7 @@ def _plot(ctx: BenchContext, settings: Settings, acc_dense: float, outcomes: lis
 benchmark = Benchmark(
     name="cap-prune",
     run=run,
-    description="MiniLM-L6 on SNLI pruned to 90 % (97 %) encoder sparsity: CE+KD vs CAP's contrastive modules, "
+    description="MiniLM-L6 on SNLI pruned to 90 % and 97 % encoder sparsity: CE+KD vs CAP's contrastive modules, "
                 "one-shot magnitude / Wanda / SparseGPT, structured CAP-f (full)",
     claim="CAP retains more of the dense accuracy than CE+KD at 90 % sparsity by more than the seed spread, "
           "with the gap growing at 97 %",
