@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
 import torch
 
 from methodzoo.cud import (
-    CUDConfig,
     NetworkConfig,
     TrainConfig,
     cud_nfe_per_sample,
@@ -33,22 +31,16 @@ from methodzoo.cud import (
     load_training_data,
     sample,
 )
+from methodzoo.cud.bench import FM_INDEPENDENT, FM_VAE, VAE
 from methodzoo.cud.data import model_to_images
 from methodzoo.cud.evaluation import sample_quality
 from methodzoo.cud.nfe import iterations_for_budget
 from methodzoo.shared.io import write_json
 from methodzoo.shared.plotting import save_image_grid
+from methodzoo.shared.timing import cpu_seconds
 
 STEPS = (1, 2, 4, 16)
-VAE = CUDConfig()  # the paper's setting: order 1, T = 16, VAE coupling
-ARMS = {"fm": CUDConfig.flow_matching(),
-        "fm_vae": CUDConfig.flow_matching().replace(coupling="vae", kl_weight=VAE.kl_weight),
-        "cud": VAE}
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+ARMS = {"fm": FM_INDEPENDENT, "fm_vae": FM_VAE, "cud": VAE}  # the benchmark's arms
 
 
 def main() -> None:
@@ -76,15 +68,17 @@ def main() -> None:
     runs: dict[str, dict[str, float]] = {}
     rows = [model_to_images(real[:10])]
     arms = {name: ARMS[name] for name in args.arms.split(",")}
+    if not {"fm_vae", "cud"} <= set(arms):
+        parser.error("--arms must include fm_vae and cud (the ratio compares them)")
     for name, config in arms.items():
         per_sample = cud_nfe_per_sample(config)
         steps = iterations_for_budget(budget, per_sample, args.batch)
         train = TrainConfig(steps=steps, batch_size=args.batch, lr=args.lr, ema_decay=args.ema, seed=args.seed)
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        started, cpu = time.perf_counter(), cpu_seconds()
         run = fit(digits, config, network, train, description=name)
         runs[name] = {"iterations": steps, "nfe_train": steps * per_sample * args.batch,
                       "train_seconds": round(time.perf_counter() - started, 1),
-                      "train_cpu_seconds": round(_cpu_seconds() - cpu, 1)}
+                      "train_cpu_seconds": round(cpu_seconds() - cpu, 1)}
         scores[name] = {}
         for count in STEPS:
             result = sample(run.sampling_model, args.samples, steps=count, solver="euler",

@@ -148,3 +148,20 @@ def test_to_jsonable_writes_non_finite_numbers_as_null(tmp_path):
     path = write_json(tmp_path / "out.json", data)
     assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()
     assert json.loads(path.read_text())["tensor"] == [1.0, None]
+
+
+def test_cpu_seconds_counts_this_process_and_finished_children() -> None:
+    import subprocess
+    import sys
+
+    from methodzoo.shared.timing import cpu_seconds
+
+    start = cpu_seconds()
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # busy in this process
+        pass
+    after_own = cpu_seconds()
+    assert after_own - start >= 0.15
+    subprocess.run([sys.executable, "-c", "import time\nt = time.process_time() + 0.3\nwhile time.process_time() < t: pass"],
+                   check=True)
+    assert cpu_seconds() - after_own >= 0.25  # the waited-for child's CPU time is included

@@ -8,6 +8,7 @@ of the per-round ratios, which a slow spell moves far less than the ratio of two
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -56,6 +57,14 @@ def timed_call(fn: Callable[[], Result], *, device: torch.device | str | None = 
     result = fn()
     synchronize(device)
     return result, time.perf_counter() - start
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished (waited-for) child processes:
+    what a run would take on idle cores, whatever else shares the machine. Differences of two
+    calls time a block."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _timed_once(fn: Callable[[], Any], device: torch.device | str | None) -> float:
@@ -128,4 +137,4 @@ def interleaved_timing(calls: Mapping[str, Callable[[], Any]], *, rounds: int = 
     return InterleavedTiming({name: tuple(values) for name, values in times.items()})
 
 
-__all__ = ["InterleavedTiming", "Timing", "interleaved_timing", "synchronize", "time_call", "timed_call"]
+__all__ = ["InterleavedTiming", "Timing", "cpu_seconds", "interleaved_timing", "synchronize", "time_call", "timed_call"]

@@ -14,7 +14,6 @@ import copy
 import hashlib
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ from methodzoo.cap_prune.config import (
 )
 from methodzoo.shared.bench import BenchContext, Benchmark, BenchResult, Profiles, Table, Verdict
 from methodzoo.shared.config import Config, check
+from methodzoo.shared.timing import cpu_seconds
 
 # Each arm is a set of contrastive modules on top of CE + KD.
 ARMS: dict[str, tuple[str, ...]] = {
@@ -208,7 +208,7 @@ def _run_on(ctx: BenchContext, settings: Settings, device: torch.device) -> Benc
     from methodzoo.cap_prune.pipeline import load_data
     from methodzoo.shared.parallel import process_map
 
-    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     source = load_source(settings.model)
     data = load_data(source.tokenizer, DataConfig(task="snli", train_limit=settings.train_size,
                                                   test_limit=settings.test_size, max_length=settings.max_length))
@@ -228,15 +228,9 @@ def _run_on(ctx: BenchContext, settings: Settings, device: torch.device) -> Benc
     one_shot = {(method, sparsity): _one_shot(teacher.model, method, sparsity, calibration, data.test)
                 for sparsity in _one_shot_sparsities(settings) for method in ONE_SHOT}
     structured = _structured(ctx, settings, teacher, data, device) if settings.structured_ratios else {}
-    timing = {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
+    timing = {"seconds": time.perf_counter() - started, "cpu_seconds": cpu_seconds() - cpu_started,
               "teacher_cached": teacher.cached}
     return _report(ctx, settings, teacher.accuracy, teacher.finetuned, outcomes, one_shot, structured, timing)
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished workers (what the run would take on idle cores)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # ----- the fine-tuned teacher, trained once per settings ------------------------------------------------
