@@ -17,7 +17,8 @@ def test_release_chain_trains_every_lambda_from_the_previous_weights(tmp_path: P
     photos = [p.image for p in offline_photos(["rocket", "flower"])]
     recipe = ReleaseRecipe(preset="tiny", lambdas=(0.01, 0.1), base_steps=3, finetune_steps=2, batch_size=2,
                            patch_size=64, checkpoint_every=1)
-    assert [(q, lmbda, steps) for q, lmbda, steps, _, _ in recipe.stages()] == [(2, 0.1, 3), (1, 0.01, 2)]
+    assert [(s.quality, s.lmbda, s.steps, s.from_scratch) for s in recipe.stages()] == [(2, 0.1, 3, True),
+                                                                                        (1, 0.01, 2, False)]
     lines: list[str] = []
     files = train_release(tmp_path, recipe, photos, log=lines.append, log_every=1)
     assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]
@@ -29,6 +30,28 @@ def test_release_chain_trains_every_lambda_from_the_previous_weights(tmp_path: P
     lines.clear()
     train_release(tmp_path, recipe, photos, log=lines.append)
     assert sum("already trained" in line for line in lines) == 2
+
+
+def test_release_chains_split_into_processes_by_quality(tmp_path: Path) -> None:
+    from methodzoo.ict_codec import ReleaseRecipe, load_model, train_release
+    from methodzoo.shared.data import offline_photos
+    from methodzoo.shared.errors import UserError
+
+    photos = [p.image for p in offline_photos(["rocket"])]
+    recipe = ReleaseRecipe(preset="tiny", lambdas=(0.01, 0.02, 0.05), scratch=(2,), base_steps=2, finetune_steps=1,
+                           batch_size=1, patch_size=64, checkpoint_every=0)
+    assert [s.from_scratch for s in recipe.stages()] == [True, True, False]
+    with pytest.raises(UserError, match="fine-tuned from quality 2"):
+        train_release(tmp_path, recipe, photos, only=[1], log=lambda _: None)
+    # The second chain (q2 from scratch, then q1) does not need the first chain's q3.
+    files = train_release(tmp_path, recipe, photos, only=[2, 1], log=lambda _: None)
+    assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]
+    assert not (tmp_path / "ict-q3.safetensors").exists()
+    top = train_release(tmp_path, recipe, photos, only=[3], log=lambda _: None)[0]
+    q2, q3 = load_model(files[1]).state_dict(), load_model(top).state_dict()
+    assert any(not torch.equal(q2[k], q3[k]) for k in q2 if q2[k].dtype.is_floating_point)  # own initialisations
+    with pytest.raises(UserError, match="no quality"):
+        train_release(tmp_path, recipe, photos, only=[4], log=lambda _: None)
 
 
 def test_psnr_at_interpolates_in_log_rate_inside_the_curve_only() -> None:

@@ -99,7 +99,8 @@ class Config:
             tp = hints[field.name]
             default = _field_default(field)
             flag = "--" + field.name.replace("_", "-")
-            help_text = field.metadata.get("help", "")
+            # argparse %-formats help strings: a literal "10 %" in a help text would break --help.
+            help_text = field.metadata.get("help", "").replace("%", "%%")
             base, optional = _strip_optional(tp)
             if base is bool:
                 group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction,

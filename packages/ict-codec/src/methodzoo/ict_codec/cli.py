@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("train", help="train a codec on random crops of photos (offline photos by default)")
     p.add_argument("--out", required=True, help="folder for model.safetensors and checkpoints/")
     p.add_argument("--kind", choices=list(KINDS), default="ict")
-    p.add_argument("--preset", choices=["tiny", "small", "paper"], default="small", help="model size")
+    p.add_argument("--preset", choices=["tiny", "compact", "small", "paper"], default="small", help="model size")
     p.add_argument("--data", default=None, help="folder of training images (default: offline photos)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     add_common_arguments(p)  # TrainConfig.from_args reads --seed back

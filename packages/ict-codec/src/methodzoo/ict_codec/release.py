@@ -1,10 +1,13 @@
 """The recipe that trains the shipped weights: one model kind at several λ, chained.
 
-``methodzoo ict-codec train-release --out DIR`` trains the highest λ from scratch, then fine-tunes
-each lower λ from the previous one's weights (a documented deviation: the paper trains every λ
-from scratch for 2M steps). Each finished λ is written at once as ``DIR/<kind>-q<N>.safetensors``
-(quality ``N`` = 1 for the lowest λ) and the stage in progress checkpoints every
-``checkpoint_every`` steps, so the run can be stopped at any time and resumed with the same command.
+``python -m methodzoo.ict_codec.release --out DIR`` trains the highest λ from scratch, then fine-tunes
+each lower λ from the next higher one's weights (a documented deviation: the paper trains every λ
+from scratch for 2M steps). ``--scratch`` starts further chains from scratch at the qualities it
+names, and ``--only`` trains a subset of the stages, so independent chains can run in parallel
+processes (``train_release.sh`` runs two). Each finished λ is written at once as
+``DIR/<kind>-q<N>.safetensors`` (quality ``N`` = 1 for the lowest λ) and the stage in progress
+checkpoints every ``checkpoint_every`` steps, so the run can be stopped at any time and resumed with
+the same command.
 
 Data: the offline photos (:func:`methodzoo.shared.data.offline_photos`) and, when present, the
 photos of Debian's ``opencv-doc`` examples (``apt-get install opencv-doc``), minus the held-out
@@ -25,6 +28,7 @@ import numpy as np
 import torch
 
 from methodzoo.shared.config import Config, check
+from methodzoo.shared.errors import UserError
 
 # Held out from training: the benchmark's test photos (offline) and two opencv-doc photos.
 HELD_OUT_OFFLINE: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "china")
@@ -42,6 +46,18 @@ COMPRESSAI_LAMBDAS: tuple[float, ...] = (0.0018, 0.0067, 0.0130, 0.0483)
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One λ of a release: trained from scratch or fine-tuned from quality ``quality + 1``."""
+
+    quality: int
+    lmbda: float
+    steps: int
+    lr: float
+    lr_drop_at: float
+    from_scratch: bool
+
+
+@dataclass(frozen=True)
 class ReleaseRecipe(Config):
     """How the shipped weights are trained (CompressAI loss form; λ listed lowest first)."""
 
@@ -49,12 +65,15 @@ class ReleaseRecipe(Config):
     preset: str = field(default="tiny", metadata={"help": "model size (CodecConfig preset)"})
     lambdas: tuple[float, ...] = field(default=COMPRESSAI_LAMBDAS,
                                        metadata={"help": "λ of qualities 1..N (CompressAI form), lowest first"})
-    base_steps: int = field(default=2500, metadata={"help": "steps of the highest λ, from scratch"})
-    finetune_steps: int = field(default=500, metadata={"help": "steps of each lower λ, from the previous one"})
+    base_steps: int = field(default=2500, metadata={"help": "steps of each λ trained from scratch"})
+    finetune_steps: int = field(default=500, metadata={"help": "steps of each λ fine-tuned from the next higher one"})
     batch_size: int = field(default=4, metadata={"help": "crops per step"})
     patch_size: int = field(default=128, metadata={"help": "side of the random crops"})
-    base_lr: float = field(default=1e-3, metadata={"help": "Adam lr of the first λ (×0.1 for its last 10 %)"})
+    base_lr: float = field(default=1e-3, metadata={"help": "Adam lr of the from-scratch stages (×0.1 for their last 10 %)"})
     finetune_lr: float = field(default=3e-4, metadata={"help": "Adam lr of the fine-tuning stages (×0.1 at 80 %)"})
+    scratch: tuple[int, ...] = field(
+        default=(), metadata={"help": "qualities below the highest that start a new chain from scratch "
+                                      "(the highest always does)"})
     seed: int = field(default=0, metadata={"help": "seed of the initialisation, crops and noise"})
     checkpoint_every: int = field(default=50, metadata={"help": "steps between checkpoints"})
 
@@ -62,15 +81,17 @@ class ReleaseRecipe(Config):
         check(len(self.lambdas) >= 1 and all(x > 0 for x in self.lambdas), "lambdas must be positive")
         check(list(self.lambdas) == sorted(self.lambdas), "lambdas must be listed lowest first")
         check(self.base_steps >= 1 and self.finetune_steps >= 1, "steps must be >= 1")
+        check(all(1 <= q <= len(self.lambdas) for q in self.scratch),
+              "scratch qualities must be in 1..{}, got {}", len(self.lambdas), self.scratch)
 
-    def stages(self) -> list[tuple[int, float, int, float, float]]:
-        """``(quality, λ, steps, lr, lr_drop_at)`` in training order: highest λ first."""
+    def stages(self) -> list[Stage]:
+        """Every λ's stage in training order: highest λ first (a fine-tune follows its source)."""
         n = len(self.lambdas)
         out = []
-        for order, quality in enumerate(range(n, 0, -1)):
-            first = order == 0
-            out.append((quality, self.lambdas[quality - 1], self.base_steps if first else self.finetune_steps,
-                        self.base_lr if first else self.finetune_lr, 0.9 if first else 0.8))
+        for quality in range(n, 0, -1):
+            scratch = quality == n or quality in self.scratch
+            out.append(Stage(quality, self.lambdas[quality - 1], self.base_steps if scratch else self.finetune_steps,
+                             self.base_lr if scratch else self.finetune_lr, 0.9 if scratch else 0.8, scratch))
         return out
 
 
@@ -98,45 +119,75 @@ def _log(message: str) -> None:
 
 
 def train_release(out: str | Path, recipe: ReleaseRecipe, photos: Sequence[np.ndarray], *,
-                  device: str = "cpu", log: Callable[[str], None] = _log, log_every: int = 25) -> list[Path]:
-    """Train (or resume) every stage of ``recipe`` into ``out``; return the weights files in quality order."""
-    from methodzoo.ict_codec.api import load_model, save_model
-    from methodzoo.ict_codec.config import CodecConfig, TrainConfig
-    from methodzoo.ict_codec.model import build_model, parameter_count
+                  only: Sequence[int] | None = None, device: str = "cpu", log: Callable[[str], None] = _log,
+                  log_every: int = 25) -> list[Path]:
+    """Train (or resume) the stages of ``recipe`` into ``out``; return their weights files in quality order.
+
+    ``only`` restricts the run to those qualities; a fine-tuning stage then needs its source
+    (quality + 1) trained already, by this run or another.
+    """
+    from methodzoo.ict_codec.api import save_model
+    from methodzoo.ict_codec.config import TrainConfig
+    from methodzoo.ict_codec.model import parameter_count
     from methodzoo.ict_codec.train import fit
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    stages = recipe.stages()
+    wanted = {stage.quality for stage in stages} if only is None else set(only)
+    unknown = wanted - {stage.quality for stage in stages}
+    if unknown:
+        raise UserError(f"no quality {sorted(unknown)} in a recipe of {len(stages)} λ")
     recipe.save(out / f"{recipe.kind}-recipe.json")
-    torch.manual_seed(recipe.seed)
-    model = build_model(CodecConfig.preset(recipe.preset, recipe.kind))  # type: ignore[arg-type]
-    log(f"{recipe.kind} ({recipe.preset}, {parameter_count(model)} parameters) on {len(photos)} photos")
     files: dict[int, Path] = {}
-    for order, (quality, lmbda, steps, lr, drop) in enumerate(recipe.stages()):
-        path = out / weights_name(recipe.kind, quality)
-        files[quality] = path
-        if path.is_file():
-            model = load_model(path, device).train()
-            log(f"q{quality} (λ={lmbda}) already trained: {path}")
+    for order, stage in enumerate(stages):
+        if stage.quality not in wanted:
             continue
-        config = TrainConfig(lmbda=lmbda, loss_form="compressai", steps=steps, batch_size=recipe.batch_size,
-                             patch_size=recipe.patch_size, lr=lr, lr_drop_at=drop, seed=recipe.seed + order,
+        path = out / weights_name(recipe.kind, stage.quality)
+        files[stage.quality] = path
+        if path.is_file():
+            log(f"q{stage.quality} (λ={stage.lmbda}) already trained: {path}")
+            continue
+        model = _stage_start(out, recipe, stage, device)
+        if stage.from_scratch:
+            log(f"{recipe.kind} ({recipe.preset}, {parameter_count(model)} parameters) on {len(photos)} photos, "
+                f"q{stage.quality} from scratch")
+        config = TrainConfig(lmbda=stage.lmbda, loss_form="compressai", steps=stage.steps,
+                             batch_size=recipe.batch_size, patch_size=recipe.patch_size, lr=stage.lr,
+                             lr_drop_at=stage.lr_drop_at, seed=recipe.seed + order,
                              checkpoint_every=recipe.checkpoint_every)
         started = time.time()
 
-        def report(step: int, scalars: dict[str, float], quality: int = quality, started: float = started,
-                   steps: int = steps) -> None:
+        def report(step: int, scalars: dict[str, float], stage: Stage = stage, started: float = started) -> None:
             if step % log_every == 0:
-                log(f"q{quality} step {step}/{steps} " + " ".join(f"{k}={v:.4g}" for k, v in scalars.items())
-                    + f" ({time.time() - started:.0f} s)")
+                log(f"q{stage.quality} step {step}/{stage.steps} "
+                    + " ".join(f"{k}={v:.4g}" for k, v in scalars.items()) + f" ({time.time() - started:.0f} s)")
 
-        fit(model, photos, config, checkpoint_dir=out / "checkpoints" / f"{recipe.kind}-q{quality}", resume=True,
-            progress=False, device=device, description=f"{recipe.kind} q{quality}", callback=report)
-        save_model(path, model.cpu(), metadata={"lmbda": str(lmbda), "quality": str(quality),
+        fit(model, photos, config, checkpoint_dir=out / "checkpoints" / f"{recipe.kind}-q{stage.quality}",
+            resume=True, progress=False, device=device, description=f"{recipe.kind} q{stage.quality}",
+            callback=report)
+        save_model(path, model.cpu(), metadata={"lmbda": str(stage.lmbda), "quality": str(stage.quality),
                                                 "recipe": recipe.to_json(indent=None)})
-        model.to(device).train()
-        log(f"q{quality} (λ={lmbda}) done in {time.time() - started:.0f} s: {path}")
+        log(f"q{stage.quality} (λ={stage.lmbda}) done in {time.time() - started:.0f} s: {path}")
     return [files[q] for q in sorted(files)]
+
+
+def _stage_start(out: Path, recipe: ReleaseRecipe, stage: Stage, device: str) -> torch.nn.Module:
+    """The model a stage starts from: a fresh one (seeded) or the trained weights of quality + 1."""
+    from methodzoo.ict_codec.api import load_model
+    from methodzoo.ict_codec.config import CodecConfig
+    from methodzoo.ict_codec.model import build_model
+
+    if stage.from_scratch:
+        # The highest quality keeps the recipe's seed; other chains get their own initialisation.
+        top = stage.quality == len(recipe.lambdas)
+        torch.manual_seed(recipe.seed if top else recipe.seed + 1000 * stage.quality)
+        return build_model(CodecConfig.preset(recipe.preset, recipe.kind)).to(device)  # type: ignore[arg-type]
+    source = out / weights_name(recipe.kind, stage.quality + 1)
+    if not source.is_file():
+        raise UserError(f"quality {stage.quality} is fine-tuned from quality {stage.quality + 1}, which is not "
+                        f"trained yet ({source} is missing): train it first or include it in --only")
+    return load_model(source, device).train()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,13 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opencv-doc", default=None, help=f"opencv-doc examples folder (default {OPENCV_DOC_FOLDER})")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--only", type=int, nargs="+", default=None, help="train only these qualities")
     ReleaseRecipe.add_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = ReleaseRecipe.from_args(args)
     named = training_photos(args.opencv_doc)
     _log("photos: " + ", ".join(name for name, _ in named))
-    files = train_release(args.out, recipe, [image for _, image in named], device=args.device)
+    files = train_release(args.out, recipe, [image for _, image in named], only=args.only, device=args.device)
     print(json.dumps({"weights": [str(f) for f in files]}))
     return 0
 
@@ -162,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 def describe(recipe: ReleaseRecipe) -> dict[str, Any]:
     """The recipe as the model card states it."""
     return {"kind": recipe.kind, "preset": recipe.preset, "stages": [
-        {"quality": q, "lmbda": lmbda, "steps": steps, "lr": lr} for q, lmbda, steps, lr, _ in recipe.stages()]}
+        {"quality": s.quality, "lmbda": s.lmbda, "steps": s.steps, "lr": s.lr, "from_scratch": s.from_scratch}
+        for s in recipe.stages()]}
 
 
 if __name__ == "__main__":
