@@ -15,6 +15,7 @@ run() { uv run --frozen python -m methodzoo.ict_codec.release --out "$out" --ope
 case "$what" in
   release)
     # The compact preset (M = 128); each chain trains its higher λ from scratch and fine-tunes the lower one.
+    # ReleaseRecipe's defaults are this recipe: q4 and q2 from scratch (24,000 steps), q3 and q1 fine-tuned (6,000).
     recipe=(--kind ict --preset compact --scratch 2 --base-steps 24000 --finetune-steps 6000)
     run "${recipe[@]}" --only 4 3 > "$out/chain-high.log" 2>&1 &
     high=$!
@@ -27,7 +28,7 @@ case "$what" in
   compare)
     # The same λ and data, a smaller budget (64 px crops, 1000 + 3×250 steps) so four kinds fit on a CPU.
     for kind in ict swint-charm aict conv-charm; do
-      run --kind "$kind" --patch-size 64 --base-steps 1000 --finetune-steps 250
+      run --kind "$kind" --preset tiny --scratch --patch-size 64 --base-steps 1000 --finetune-steps 250
     done ;;
   *) echo "unknown: $what (release or compare)" >&2; exit 2 ;;
 esac

@@ -65,6 +65,19 @@ def test_cli_flags_come_from_the_fields():
     assert config == Example(lr=0.1, solver="heun", use_ema=False, widths=(3, 4), name="run")
     with pytest.raises(SystemExit):
         parser.parse_args(["--solver", "rk4"])
+    assert Example.from_args(parser.parse_args(["--widths"])).widths == ()
+
+
+def test_percent_signs_in_help_texts_do_not_break_help(capsys):
+    @dataclass(frozen=True)
+    class Scheduled(Config):
+        drop_at: float = field(default=0.9, metadata={"help": "lr x0.1 for the last 10 %"})
+
+    parser = argparse.ArgumentParser()
+    Scheduled.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    assert "last 10 %" in capsys.readouterr().out
 
 
 def test_replace_validates_again():

@@ -114,7 +114,8 @@ class Config:
                                    default=default, help=f"{help_text} (default: {default})")
             elif get_origin(base) is tuple:
                 item_type = get_args(base)[0]
-                group.add_argument(flag, dest=field.name, type=item_type, nargs="+", default=default,
+                # "*": the flag alone means the empty tuple (a tuple field may default to a non-empty one).
+                group.add_argument(flag, dest=field.name, type=item_type, nargs="*", default=default,
                                    help=f"{help_text} (default: {default})")
             # Nested configs and other types are not exposed as flags.
 

@@ -184,13 +184,17 @@ def _shipped_weights() -> dict[str, dict[tuple[str, int], Path]]:
 
 def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, int], Path]]:
     """The full profile: the release recipe from scratch (what train_release.sh runs), then the export."""
-    from methodzoo.ict_codec.release import ReleaseRecipe, train_release, training_photos
+    from methodzoo.ict_codec.release import (
+        ReleaseRecipe,
+        compare_recipe,
+        train_release,
+        training_photos,
+    )
     from methodzoo.ict_codec.weights_export import export
 
     photos = [image for _, image in training_photos()]
     runs = {"release": [ReleaseRecipe(kind="ict")],
-            "compare": [ReleaseRecipe(kind=kind, patch_size=64, base_steps=1000, finetune_steps=250)
-                        for kind in COMPARED_KINDS]}
+            "compare": [compare_recipe(kind) for kind in COMPARED_KINDS]}
     found: dict[str, dict[tuple[str, int], Path]] = {}
     for collection, recipes in runs.items():
         for recipe in recipes:

@@ -59,20 +59,24 @@ class Stage:
 
 @dataclass(frozen=True)
 class ReleaseRecipe(Config):
-    """How the shipped weights are trained (CompressAI loss form; λ listed lowest first)."""
+    """How the shipped weights are trained (CompressAI loss form; λ listed lowest first).
+
+    The defaults are the shipped release: two chains, q4 → q3 and q2 → q1, each 24,000 steps from
+    scratch and 6,000 of fine-tuning (``train_release.sh`` runs the chains in parallel).
+    """
 
     kind: str = field(default="ict", metadata={"help": "model kind"})
-    preset: str = field(default="tiny", metadata={"help": "model size (CodecConfig preset)"})
+    preset: str = field(default="compact", metadata={"help": "model size (CodecConfig preset)"})
     lambdas: tuple[float, ...] = field(default=COMPRESSAI_LAMBDAS,
                                        metadata={"help": "λ of qualities 1..N (CompressAI form), lowest first"})
-    base_steps: int = field(default=2500, metadata={"help": "steps of each λ trained from scratch"})
-    finetune_steps: int = field(default=500, metadata={"help": "steps of each λ fine-tuned from the next higher one"})
+    base_steps: int = field(default=24000, metadata={"help": "steps of each λ trained from scratch"})
+    finetune_steps: int = field(default=6000, metadata={"help": "steps of each λ fine-tuned from the next higher one"})
     batch_size: int = field(default=4, metadata={"help": "crops per step"})
     patch_size: int = field(default=128, metadata={"help": "side of the random crops"})
     base_lr: float = field(default=1e-3, metadata={"help": "Adam lr of the from-scratch stages (×0.1 for their last 10 %)"})
     finetune_lr: float = field(default=3e-4, metadata={"help": "Adam lr of the fine-tuning stages (×0.1 at 80 %)"})
     scratch: tuple[int, ...] = field(
-        default=(), metadata={"help": "qualities below the highest that start a new chain from scratch "
+        default=(2,), metadata={"help": "qualities below the highest that start a new chain from scratch "
                                       "(the highest always does)"})
     seed: int = field(default=0, metadata={"help": "seed of the initialisation, crops and noise"})
     checkpoint_every: int = field(default=50, metadata={"help": "steps between checkpoints"})
@@ -93,6 +97,11 @@ class ReleaseRecipe(Config):
             out.append(Stage(quality, self.lambdas[quality - 1], self.base_steps if scratch else self.finetune_steps,
                              self.base_lr if scratch else self.finetune_lr, 0.9 if scratch else 0.8, scratch))
         return out
+
+
+def compare_recipe(kind: str) -> ReleaseRecipe:
+    """The equal-budget comparison (``weights/compare/``): tiny models, 64 px crops, one chain of 1000 + 3 × 250 steps."""
+    return ReleaseRecipe(kind=kind, preset="tiny", scratch=(), base_steps=1000, finetune_steps=250, patch_size=64)
 
 
 def weights_name(kind: str, quality: int) -> str:
