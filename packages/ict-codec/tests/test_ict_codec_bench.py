@@ -109,3 +109,17 @@ def test_verdicts_are_undecided_without_a_shared_range_or_a_peer() -> None:
     assert decode.ratio == pytest.approx(1.2)
     assert verdicts({**metrics, "bd_overlap_db_ict_vs_jpeg": 3.5})[0].held is True
     assert verdicts({**metrics, "decode_ratio_ict_over_compressai": None})[-1].held is None
+
+
+def test_comparison_metrics_pair_the_right_curves() -> None:
+    from methodzoo.ict_codec.bench import comparison_metrics
+
+    swint = [{"bpp": b, "psnr": q} for b, q in [(0.2, 20.0), (0.4, 24.0), (0.8, 28.0), (1.6, 32.0)]]
+    ict = [{"bpp": p["bpp"] / 2, "psnr": p["psnr"]} for p in swint]  # half the rate at every quality
+    metrics = comparison_metrics({"swint-charm": swint, "ict": ict}, {"jpeg": swint})
+    assert metrics["bd_rate_ict_vs_swint_charm"] == pytest.approx(-50.0, abs=1e-6)
+    assert metrics["ict_beats_swint_charm"] is True
+    assert metrics["bd_rate_swint_charm_vs_jpeg"] == pytest.approx(0.0, abs=1e-9)
+    # Missing kinds leave their keys undecided instead of failing.
+    assert metrics["bd_rate_ict_vs_conv_charm"] is None and metrics["bd_overlap_db_ict_vs_conv_charm"] == 0.0
+    assert metrics["bd_rate_aict_vs_ict_small_budget"] is None

@@ -126,6 +126,13 @@ def test_shipped_weights_cover_four_qualities_with_rising_rate(test_crops: list[
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
 
 
+def test_shipped_weights_are_ict_and_aict_at_four_qualities_within_20_mb() -> None:
+    from methodzoo.ict_codec.pretrained import weights_folder
+
+    assert sorted(available()) == [(kind, q) for kind in ("aict", "ict") for q in (1, 2, 3, 4)]
+    assert sum(p.stat().st_size for p in weights_folder().rglob("*") if p.is_file()) <= 20_000_000
+
+
 def test_cli_uses_shipped_weights_by_default_and_finds_them_again(tmp_path: Path,
                                                                   test_crops: list[tuple[str, np.ndarray]]) -> None:
     image = test_crops[1][1][:96, :96]
@@ -138,6 +145,13 @@ def test_cli_uses_shipped_weights_by_default_and_finds_them_again(tmp_path: Path
     quality_one = np.asarray(Image.open(tmp_path / "b.png"))
     assert np.array_equal(quality_one, decompress(load_pretrained(1), (tmp_path / "b.mzic").read_bytes()))
     assert main(["ict-codec", "compress", str(tmp_path / "in.png"), str(tmp_path / "c.mzic"), "--quality", "9"]) == 2
+    # The shipped AICT: chosen by --kind, found again from the header.
+    assert main(["ict-codec", "compress", str(tmp_path / "in.png"), str(tmp_path / "d.mzic"), "--kind", "aict",
+                 "--quality", "2"]) == 0
+    assert main(["ict-codec", "decompress", str(tmp_path / "d.mzic"), str(tmp_path / "d.png")]) == 0
+    aict = load_pretrained(2, "aict")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "d.png")),
+                          decompress(aict, (tmp_path / "d.mzic").read_bytes()))
 
 
 @pytest.mark.slow

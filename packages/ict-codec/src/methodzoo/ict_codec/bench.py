@@ -1,10 +1,11 @@
-"""``methodzoo bench ict-codec``: rate–distortion of ICT vs the ChARM baselines, JPEG and WebP, and
-decode time vs CompressAI's mbt2018-mean, on held-out offline photos.
+"""``methodzoo bench ict-codec``: rate–distortion of the shipped ICT and AICT vs JPEG and WebP, ICT vs
+the ChARM baselines at equal training, and decode time vs CompressAI's mbt2018-mean, on held-out
+offline photos.
 
-Every learned model is trained in the same run, with the same budget, at 4 values of λ (CompressAI
-form, ``bpp + λ·255²·MSE``) on random crops of training photos, and evaluated with real bitstreams
-(bpp counts every byte, header included) on different photos. Quick profile: tiny models and a few
-hundred steps (tiny-scale results, far from the paper's 2M steps); full profile: the small preset.
+Learned models are trained at 4 values of λ (CompressAI form, ``bpp + λ·255²·MSE``) on random
+crops of training photos and evaluated with real bitstreams (bpp counts every byte, header
+included) on different photos. Quick profile: the shipped weights, no training; full profile:
+retrains the shipped weights by their recipe and trains the equal-budget comparison set.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ PROFILES = Profiles(
     quick=Settings(retrain=False, test_crop=256),
     full=Settings(retrain=True, test_crop=None, timing_rounds=5),
 )
-COMPARED_KINDS = ("ict", "aict", "swint-charm", "conv-charm")
+RELEASE_KINDS = ("ict", "aict")  # shipped, trained by the same recipe: AICT vs ICT at equal training
+# The smaller equal-budget set (not shipped), slowest first (they train in parallel).
+COMPARED_KINDS = ("aict", "ict", "swint-charm", "conv-charm")
 TIMING_SIZE = (512, 768)  # Kodak's size
 JPEG_QUALITIES = (1, 3, 5, 8, 12, 20, 30, 50, 75)
 WEBP_QUALITIES = (0, 3, 5, 10, 20, 30, 50, 75, 90)
 
 
-def _test_images(crop: int | None, count: int = len(TEST_PHOTOS)) -> list[tuple[str, np.ndarray]]:
+def held_out_images(crop: int | None, count: int = len(TEST_PHOTOS)) -> list[tuple[str, np.ndarray]]:
     from methodzoo.shared.data import offline_photos
 
     images = []
@@ -79,6 +82,11 @@ def _pillow_curve(images: list[tuple[str, np.ndarray]], fmt: str, qualities: tup
             psnrs.append(float(psnr(a, b)[0]))
         points.append({"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
     return points
+
+
+def pillow_peers(images: list[tuple[str, np.ndarray]]) -> dict[str, list[dict[str, float]]]:
+    """JPEG and WebP (Pillow) rate–distortion points on ``images``, mean over images."""
+    return {"jpeg": _pillow_curve(images, "JPEG", JPEG_QUALITIES), "webp": _pillow_curve(images, "WEBP", WEBP_QUALITIES)}
 
 
 def _bd_rate(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tuple[float | None, float]:
@@ -179,30 +187,46 @@ def _ict_codec(model: Any, images: list[tuple[str, np.ndarray]]) -> TimedCodec:
 def _shipped_weights() -> dict[str, dict[tuple[str, int], Path]]:
     from methodzoo.ict_codec.pretrained import available
 
-    return {"release": available("release"), "compare": available("compare")}
+    return {"release": available(), "compare": {}}
+
+
+def train_comparison_set(out_dir: Path, device: str = "cpu", kinds: tuple[str, ...] = COMPARED_KINDS, *,
+                         opencv_doc: str | Path | None = None, workers: int | None = None,
+                         ) -> dict[tuple[str, int], Path]:
+    """Train (or resume) the equal-budget comparison set (:func:`~methodzoo.ict_codec.release.compare_recipe`)
+    into ``out_dir/<kind>/``, kinds in parallel processes; return ``{(kind, quality): weights file}``."""
+    from methodzoo.shared.parallel import process_map
+
+    jobs = [(str(Path(out_dir) / kind), kind, device, None if opencv_doc is None else str(opencv_doc))
+            for kind in kinds]
+    found = {}
+    for files in process_map(_train_comparison_kind, jobs, workers=workers):
+        found.update({(kind, quality): Path(path) for kind, quality, path in files})
+    return found
+
+
+def _train_comparison_kind(job: tuple[str, str, str, str | None]) -> list[tuple[str, int, str]]:
+    from methodzoo.ict_codec.release import compare_recipe, train_release, training_photos
+
+    out, kind, device, opencv_doc = job
+    photos = [image for _, image in training_photos(opencv_doc)]
+    paths = train_release(out, compare_recipe(kind), photos, device=device, log=lambda _: None)
+    return [(kind, int(path.stem.rsplit("-q", 1)[1]), str(path)) for path in paths]
 
 
 def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, int], Path]]:
-    """The full profile: the release recipe from scratch (what train_release.sh runs), then the export."""
-    from methodzoo.ict_codec.release import (
-        ReleaseRecipe,
-        compare_recipe,
-        train_release,
-        training_photos,
-    )
+    """The full profile: the release recipe from scratch (what train_release.sh runs) and its export,
+    and the comparison set."""
+    from methodzoo.ict_codec.release import ReleaseRecipe, train_release, training_photos
     from methodzoo.ict_codec.weights_export import export
 
     photos = [image for _, image in training_photos()]
-    runs = {"release": [ReleaseRecipe(kind="ict")],
-            "compare": [compare_recipe(kind) for kind in COMPARED_KINDS]}
-    found: dict[str, dict[tuple[str, int], Path]] = {}
-    for collection, recipes in runs.items():
-        for recipe in recipes:
-            train_release(out_dir / "training" / collection, recipe, photos, device=device)
-        export(out_dir / "training" / collection, out_dir / "weights" / collection)
-        found[collection] = {(kind, q): out_dir / "weights" / collection / f"{kind}-q{q}.safetensors"
-                             for recipe in recipes for kind in [recipe.kind] for q in range(1, len(recipe.lambdas) + 1)}
-    return found
+    for kind in RELEASE_KINDS:
+        train_release(out_dir / "training" / "release", ReleaseRecipe(kind=kind), photos, device=device)
+    target = out_dir / "weights"
+    export(out_dir / "training" / "release", target)
+    release = {(kind, q): target / f"{kind}-q{q}.safetensors" for kind in RELEASE_KINDS for q in range(1, 5)}
+    return {"release": release, "compare": train_comparison_set(out_dir / "training" / "compare", device)}
 
 
 @dataclass
@@ -217,7 +241,7 @@ class Curve:
     exact: bool = True
 
 
-def _evaluate(files: dict[int, Path], images: list[tuple[str, np.ndarray]], kind: str,
+def evaluate_curve(files: dict[int, Path], images: list[tuple[str, np.ndarray]], kind: str,
               with_ms_ssim: bool = True) -> Curve:
     from methodzoo.ict_codec.api import evaluate, load_model, summarize
     from methodzoo.ict_codec.bitstream import HEADER_SIZE
@@ -257,36 +281,58 @@ def _timing_image() -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((TIMING_SIZE[1], TIMING_SIZE[0]), Image.BICUBIC))
 
 
+def comparison_metrics(compare: dict[str, list[dict[str, Any]]],
+                       peers: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """BD-rates of the equal-budget set: ICT against SwinT-ChARM and Conv-ChARM, AICT against ICT,
+    SwinT-ChARM against the Pillow peers (None where a curve is missing or the curves share no range)."""
+    metrics: dict[str, Any] = {}
+
+    def bd(anchor: str, test: str, key: str) -> None:
+        value, overlap = (_bd_rate(compare[anchor], compare[test]) if compare.get(anchor) and compare.get(test)
+                          else (None, 0.0))
+        metrics[f"bd_rate_{key}"] = value
+        metrics[f"bd_overlap_db_{key}"] = overlap
+
+    bd("swint-charm", "ict", "ict_vs_swint_charm")
+    bd("conv-charm", "ict", "ict_vs_conv_charm")
+    bd("ict", "aict", "aict_vs_ict_small_budget")
+    for name, anchor in peers.items():
+        swint = compare.get("swint-charm")
+        metrics[f"bd_rate_swint_charm_vs_{name}"] = _bd_rate(anchor, swint)[0] if swint else None
+    bd_swint = metrics["bd_rate_ict_vs_swint_charm"]
+    metrics["ict_beats_swint_charm"] = None if bd_swint is None else bool(bd_swint < 0)
+    return metrics
+
+
 def run(ctx: BenchContext) -> BenchResult:
     from methodzoo.ict_codec.api import load_model
     from methodzoo.shared.device import resolve_device
     from methodzoo.shared.plotting import pyplot, save_figure
 
     profile = ctx.settings(PROFILES)
-    test_images = _test_images(profile.test_crop, profile.test_photos)
+    test_images = held_out_images(profile.test_crop, profile.test_photos)
     if profile.retrain:
         weights = _retrained_weights(Path(ctx.out_dir), str(resolve_device(ctx.device)))
     else:
         weights = _shipped_weights()
-    release = {q: p for (kind, q), p in weights["release"].items() if kind == "ict"}
-    if not release:
+    release = {kind: {q: p for (k, q), p in weights["release"].items() if k == kind} for kind in RELEASE_KINDS}
+    if not release["ict"]:
         from methodzoo.shared.errors import UserError
 
         raise UserError("no shipped ICT weights in this installation (methodzoo/ict_codec/weights/)")
-    curves: dict[str, Curve] = {"ict": _evaluate(release, test_images, "ict")}
+    curves: dict[str, Curve] = {kind: evaluate_curve(files, test_images, kind) for kind, files in release.items() if files}
     for kind in COMPARED_KINDS:
         files = {q: p for (k, q), p in weights["compare"].items() if k == kind}
         if files:
             # MS-SSIM only for the shipped models: it is a fifth of the evaluation time.
-            curves[f"{kind} (equal budget)"] = _evaluate(files, test_images, kind, with_ms_ssim=False)
+            curves[f"{kind} (equal budget)"] = evaluate_curve(files, test_images, kind, with_ms_ssim=False)
     points = {name: curve.points for name, curve in curves.items()}
-    peers = {"jpeg": _pillow_curve(test_images, "JPEG", JPEG_QUALITIES),
-             "webp": _pillow_curve(test_images, "WEBP", WEBP_QUALITIES)}
+    peers = pillow_peers(test_images)
 
     # Decode time at Kodak size: the shipped ICT of the middle quality and CompressAI's
-    # mbt2018-mean of about its size, taking turns (the machine is shared and loaded).
-    middle = sorted(release)[len(release) // 2]
-    ict_model = load_model(release[middle])
+    # mbt2018-mean of about its size, taking turns.
+    middle = sorted(release["ict"])[len(release["ict"]) // 2]
+    ict_model = load_model(release["ict"][middle])
     timing_images = [("china-512x768", _timing_image())]
     codecs = {"ict": _ict_codec(ict_model, timing_images)}
     compressai_codec, compressai = _compressai_codec(timing_images, count_parameters(ict_model))
@@ -296,32 +342,26 @@ def run(ctx: BenchContext) -> BenchResult:
 
     metrics: dict[str, Any] = {}
     ict = points["ict"]
-    equal = {kind: points.get(f"{kind} (equal budget)") for kind in COMPARED_KINDS}
     for name, anchor in peers.items():
         value, overlap = _bd_rate(anchor, ict)
         metrics[f"bd_rate_ict_vs_{name}"] = value
         metrics[f"bd_overlap_db_ict_vs_{name}"] = overlap
-    for kind in ("swint-charm", "conv-charm"):  # ICT against the baselines, both at the comparison budget
-        key = kind.replace("-", "_")
-        value, overlap = (_bd_rate(equal[kind], equal["ict"]) if equal[kind] and equal["ict"] else (None, 0.0))
-        metrics[f"bd_rate_ict_vs_{key}"] = value
-        metrics[f"bd_overlap_db_ict_vs_{key}"] = overlap
-    value, overlap = _bd_rate(equal["ict"], equal["aict"]) if equal["ict"] and equal["aict"] else (None, 0.0)
+    # AICT against ICT: the shipped models, trained by the same recipe (data, λ, steps, seed).
+    value, overlap = _bd_rate(ict, points["aict"]) if "aict" in points else (None, 0.0)
     metrics["bd_rate_aict_vs_ict"] = value
     metrics["bd_overlap_db_aict_vs_ict"] = overlap
-    for name, anchor in peers.items():
-        swint = equal["swint-charm"]
-        metrics[f"bd_rate_swint_charm_vs_{name}"] = _bd_rate(anchor, swint)[0] if swint else None
+    compare = {kind: points[f"{kind} (equal budget)"] for kind in COMPARED_KINDS if f"{kind} (equal budget)" in points}
+    metrics.update(comparison_metrics(compare, peers))
     metrics["psnr_at_0_5_bpp_ict"] = _psnr_at(ict, 0.5)
+    metrics["psnr_at_0_5_bpp_aict"] = _psnr_at(points["aict"], 0.5) if "aict" in points else None
     metrics["psnr_at_0_5_bpp_jpeg"] = _psnr_at(peers["jpeg"], 0.5)
     metrics["psnr_at_0_5_bpp_webp"] = _psnr_at(peers["webp"], 0.5)
     metrics["psnr_min_ict"] = min(p["psnr"] for p in ict)
     metrics["psnr_max_ict"] = max(p["psnr"] for p in ict)
     metrics["bpp_min_ict"] = min(p["bpp"] for p in ict)
     metrics["bpp_max_ict"] = max(p["bpp"] for p in ict)
-    aict_points = equal["aict"] or []
-    factors = [r["scale_factor"] for r in curves.get("aict (equal budget)", Curve([], [])).per_image
-               if r["scale_factor"] is not None]
+    factors = [r["scale_factor"] for r in curves["aict"].per_image if r["scale_factor"] is not None] \
+        if "aict" in curves else []
     metrics["aict_scale_factor_min"] = min(factors) if factors else None
     metrics["aict_scale_factor_max"] = max(factors) if factors else None
     metrics["encode_ms_ict"] = timings["ict"]["encode_ms"]
@@ -338,46 +378,52 @@ def run(ctx: BenchContext) -> BenchResult:
     metrics["round_trips_exact"] = all(c.exact for c in totals)
     metrics["params_ict"] = count_parameters(ict_model)
     metrics["params_compressai"] = compressai.get("parameters")
-    bd_swint = metrics["bd_rate_ict_vs_swint_charm"]
-    metrics["ict_beats_swint_charm"] = None if bd_swint is None else bool(bd_swint < 0)
 
     # ----- plot ------------------------------------------------------------------------------
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
-    for ax, names in ((axes[0], ["ict"]), (axes[1], [n for n in points if n != "ict"])):
+    shipped = [n for n in points if n in RELEASE_KINDS]
+    others = [n for n in points if n not in RELEASE_KINDS]
+    panels = [(shipped, "shipped ICT and AICT vs JPEG / WebP")]
+    if others:
+        panels.append((others, "equal-budget comparison set"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
+    for ax, (names, title) in zip(axes[0], panels, strict=True):
         for name in names:
             ax.plot([p["bpp"] for p in points[name]], [p["psnr"] for p in points[name]], "o-",
-                    label="ICT (shipped)" if name == "ict" else name)
+                    label=f"{name.upper()} (shipped)" if name in RELEASE_KINDS else name)
         for name, peer in peers.items():
             ax.plot([p["bpp"] for p in peer], [p["psnr"] for p in peer], "s--", label=name.upper(), alpha=0.6)
         top = max(p["bpp"] for n in names for p in points[n]) * 1.4
         ax.set_xlim(0, top)
         ax.set_xlabel("bits per pixel (actual, header included)")
         ax.set_ylabel("PSNR (dB)")
+        ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0].set_title("shipped ICT vs JPEG / WebP")
-    axes[1].set_title("equal training budget (comparison set)")
     plot = save_figure(fig, Path(ctx.out_dir) / "rd_curves.png")
 
     rd_rows = [[name, p["quality"], p["bpp"], p["bpp_estimated"], p["psnr"], p.get("ms_ssim_db"), p["encode_ms"],
                 p["decode_ms"], p["params"], p.get("scale_factor_mean")] for name, pts in points.items() for p in pts]
     peer_rows = [[name.upper(), p["quality"], p["bpp"], p["psnr"]] for name, pts in peers.items() for p in pts]
     notes = [
-        ("Weights retrained from scratch by the release recipe (train_release.sh)." if profile.retrain else
-         "Weights: the ones shipped in the package (weights/ and weights/compare/); no training in this run."),
+        ("Weights retrained from scratch by the release recipe (train_release.sh) and the comparison set trained."
+         if profile.retrain else
+         "Weights: the ones shipped in the package (weights/), no training in this run. The equal-budget "
+         "comparison set (SwinT-ChARM, Conv-ChARM) is not shipped: the full profile trains it, and "
+         "benchmarks/ict-codec/equal_training.py trains and scores it alone."),
         f"Test photos (held out from training): {', '.join(TEST_PHOTOS[: profile.test_photos])}"
         + (f", centre {profile.test_crop}px crops" if profile.test_crop else ", whole photos") + ".",
-        "BD-rates vs SwinT-ChARM, Conv-ChARM and AICT use the comparison set (all kinds trained with the same "
+        "AICT vs ICT: the shipped models, both trained by the release recipe (same data, λ, steps, seed). "
+        "BD-rates vs SwinT-ChARM and Conv-ChARM use the comparison set (every kind trained with the same "
         "smaller budget); BD-rates vs JPEG / WebP use the shipped ICT. Curves are reduced to their "
         "non-dominated points and interpolated piecewise (PCHIP) over the shared PSNR range.",
         f"Decode time: one 512x768 photo (china, resampled), {profile.timing_rounds} warm rounds, codecs taking "
         f"turns; ICT quality {middle} through compress()/decompress() (container included), CompressAI "
         f"MeanScaleHyperprior (mbt2018-mean) of about its parameter count, untrained, through its "
-        f"compress/decompress: {compressai}. The machine was shared and loaded: ratios are the figure to read.",
+        f"compress/decompress: {compressai}.",
         "AICT scale factors f chosen by its ResizeParamNet on the test images: "
         + (f"{metrics['aict_scale_factor_min']:.3f} .. {metrics['aict_scale_factor_max']:.3f}" if factors
-           else "n/a") + f" (AICT points: {len(aict_points)}).",
+           else "n/a") + ".",
     ]
     return BenchResult(
         metrics=metrics,
@@ -409,7 +455,7 @@ def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
         _bd_verdict(metrics, "ict_vs_jpeg", "the shipped ICT beats JPEG on held-out photos", min_overlap=3.0),
         _bd_verdict(metrics, "ict_vs_webp", "the shipped ICT beats WebP on held-out photos"),
         _bd_verdict(metrics, "ict_vs_swint_charm", "ICT beats a same-size SwinT-ChARM trained with the same budget"),
-        _bd_verdict(metrics, "aict_vs_ict", "AICT beats ICT trained with the same budget (paper: -0.5 % avg)"),
+        _bd_verdict(metrics, "aict_vs_ict", "AICT beats ICT trained by the same recipe (paper: -0.5 % avg)"),
     ]
     ratio = metrics.get("decode_ratio_ict_over_compressai")
     out.append(Verdict("decoding at 512x768 is no slower than CompressAI's mbt2018-mean of similar size",

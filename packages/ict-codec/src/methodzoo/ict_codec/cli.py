@@ -65,9 +65,8 @@ def _quality_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--quality", type=int, default=None,
                         help=f"quality of the shipped weights, 1 (lowest rate) .. 4 (default: {DEFAULT_QUALITY})")
-    parser.add_argument("--kind", default="ict",
-                        help="shipped model kind: ict (release) or, from the comparison set, aict, swint-charm, "
-                             "conv-charm (default: ict)")
+    parser.add_argument("--kind", choices=["ict", "aict"], default="ict",
+                        help="shipped model kind (default: ict)")
 
 
 def _load(args: argparse.Namespace) -> Any:
@@ -79,8 +78,7 @@ def _load(args: argparse.Namespace) -> Any:
             raise UserError("pass either --weights or --quality, not both")
         return load_model(args.weights)
     quality = DEFAULT_QUALITY if args.quality is None else args.quality
-    collection = "release" if args.kind == "ict" else "compare"
-    return load_pretrained(quality, args.kind, collection)
+    return load_pretrained(quality, args.kind)
 
 
 def _compress(args: argparse.Namespace) -> int:

@@ -61,16 +61,16 @@ class Stage:
 class ReleaseRecipe(Config):
     """How the shipped weights are trained (CompressAI loss form; λ listed lowest first).
 
-    The defaults are the shipped release: two chains, q4 → q3 and q2 → q1, each 24,000 steps from
-    scratch and 6,000 of fine-tuning (``train_release.sh`` runs the chains in parallel).
+    The defaults are the shipped release: two chains, q4 → q3 and q2 → q1, each 7,200 steps from
+    scratch and 1,800 of fine-tuning (``train_release.sh`` runs the chains in parallel).
     """
 
     kind: str = field(default="ict", metadata={"help": "model kind"})
     preset: str = field(default="compact", metadata={"help": "model size (CodecConfig preset)"})
     lambdas: tuple[float, ...] = field(default=COMPRESSAI_LAMBDAS,
                                        metadata={"help": "λ of qualities 1..N (CompressAI form), lowest first"})
-    base_steps: int = field(default=24000, metadata={"help": "steps of each λ trained from scratch"})
-    finetune_steps: int = field(default=6000, metadata={"help": "steps of each λ fine-tuned from the next higher one"})
+    base_steps: int = field(default=7200, metadata={"help": "steps of each λ trained from scratch"})
+    finetune_steps: int = field(default=1800, metadata={"help": "steps of each λ fine-tuned from the next higher one"})
     batch_size: int = field(default=4, metadata={"help": "crops per step"})
     patch_size: int = field(default=128, metadata={"help": "side of the random crops"})
     base_lr: float = field(default=1e-3, metadata={"help": "Adam lr of the from-scratch stages (×0.1 for their last 10 %)"})
@@ -100,8 +100,8 @@ class ReleaseRecipe(Config):
 
 
 def compare_recipe(kind: str) -> ReleaseRecipe:
-    """The equal-budget comparison (``weights/compare/``): tiny models, 64 px crops, one chain of 1000 + 3 × 250 steps."""
-    return ReleaseRecipe(kind=kind, preset="tiny", scratch=(), base_steps=1000, finetune_steps=250, patch_size=64)
+    """The equal-budget comparison set (not shipped): the compact size, 64 px crops, one chain of 2000 + 3 × 500 steps."""
+    return ReleaseRecipe(kind=kind, preset="compact", scratch=(), base_steps=2000, finetune_steps=500, patch_size=64)
 
 
 def weights_name(kind: str, quality: int) -> str:

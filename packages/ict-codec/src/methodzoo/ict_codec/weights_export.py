@@ -1,6 +1,6 @@
 """Turn trained weights (``train_release.sh``'s fp32 files) into the compact files the package ships.
 
-    python -m methodzoo.ict_codec.weights_export SRC --collection release --report REPORT.json
+    python -m methodzoo.ict_codec.weights_export SRC --report REPORT.json        # into the package's weights/
 
 Each model is coded on the held-out photos before and after rounding its weights to float16; the
 float16 file is kept only when that changes PSNR by less than ``--max-psnr-change`` dB and the
@@ -20,9 +20,9 @@ _NAME = re.compile(r"^(?P<kind>[a-z-]+)-q(?P<quality>\d+)\.safetensors$")
 
 def _held_out(crop: int | None = None) -> list[tuple[str, Any]]:
     """The held-out photos, whole or as centre ``crop`` × ``crop`` crops (what the quick benchmark codes)."""
-    from methodzoo.ict_codec.bench import _test_images
+    from methodzoo.ict_codec.bench import held_out_images
 
-    return _test_images(crop)
+    return held_out_images(crop)
 
 
 def export(source: Path, target: Path, *, max_psnr_change: float = 0.01, max_bpp_change: float = 0.002,
@@ -60,16 +60,16 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("source", type=Path, help="folder of <kind>-q<N>.safetensors written by the training")
-    parser.add_argument("--collection", choices=["release", "compare"], default="release")
+    parser.add_argument("--target", type=Path, default=None, help="output folder (default: the package's weights/)")
     parser.add_argument("--report", type=Path, default=None, help="JSON file for the measurements")
     parser.add_argument("--max-psnr-change", type=float, default=0.01)
     parser.add_argument("--max-bpp-change", type=float, default=0.002)
     parser.add_argument("--crop", type=int, default=None, help="measure on centre crops of this side (faster)")
     args = parser.parse_args(argv)
-    rows = export(args.source, weights_folder(args.collection), max_psnr_change=args.max_psnr_change,
+    rows = export(args.source, args.target or weights_folder(), max_psnr_change=args.max_psnr_change,
                   max_bpp_change=args.max_bpp_change, crop=args.crop)
     if args.report is not None:
-        report = {"collection": args.collection, "measured_on": f"centre {args.crop}px crops" if args.crop
+        report = {"measured_on": f"centre {args.crop}px crops" if args.crop
                   else "whole photos", "models": rows}
         atomic_write_text(args.report, json.dumps(report, indent=2) + "\n")
     return 0
