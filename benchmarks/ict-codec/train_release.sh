@@ -15,16 +15,12 @@ run() { uv run --frozen python -m methodzoo.ict_codec.release --out "$out" --ope
 case "$what" in
   release)
     # ICT and AICT, the compact preset (M = 128), each in two chains: q4 -> q3 and q2 -> q1, the
-    # higher λ from scratch (7,200 steps), the lower fine-tuned from it (1,800): four processes.
-    # ReleaseRecipe's defaults are this recipe.
+    # higher λ from scratch (7,200 steps), the lower fine-tuned from it (1,800): four processes,
+    # methodzoo.ict_codec.release.RELEASE_RUNS (AICT's low chain with seed 1, see there).
     pids=()
-    for kind in ict aict; do
-      for chain in "4 3" "2 1"; do
-        # shellcheck disable=SC2086
-        run --kind "$kind" --preset compact --scratch 2 --base-steps 7200 --finetune-steps 1800 --only $chain \
-          > "$out/$kind-chain-${chain// /}.log" 2>&1 &
-        pids+=($!)
-      done
+    for index in 0 1 2 3; do
+      run --release-run "$index" > "$out/release-run-$index.log" 2>&1 &
+      pids+=($!)
     done
     status=0
     for pid in "${pids[@]}"; do wait "$pid" || status=$?; done

@@ -123,3 +123,16 @@ def test_comparison_metrics_pair_the_right_curves() -> None:
     # Missing kinds leave their keys undecided instead of failing.
     assert metrics["bd_rate_ict_vs_conv_charm"] is None and metrics["bd_overlap_db_ict_vs_conv_charm"] == 0.0
     assert metrics["bd_rate_aict_vs_ict_small_budget"] is None
+
+
+def test_release_runs_train_every_quality_of_ict_and_aict_once_in_dependency_order() -> None:
+    from methodzoo.ict_codec.release import RELEASE_RUNS
+
+    trained: dict[str, list[int]] = {}
+    for recipe, qualities in RELEASE_RUNS:
+        stages = {s.quality: s for s in recipe.stages()}
+        # A process trains its from-scratch stage first, then what is fine-tuned from it.
+        assert stages[qualities[0]].from_scratch
+        assert all(not stages[q].from_scratch and q + 1 in qualities for q in qualities[1:])
+        trained.setdefault(recipe.kind, []).extend(qualities)
+    assert {kind: sorted(q) for kind, q in trained.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}

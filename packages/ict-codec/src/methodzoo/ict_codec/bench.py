@@ -217,12 +217,12 @@ def _train_comparison_kind(job: tuple[str, str, str, str | None]) -> list[tuple[
 def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, int], Path]]:
     """The full profile: the release recipe from scratch (what train_release.sh runs) and its export,
     and the comparison set."""
-    from methodzoo.ict_codec.release import ReleaseRecipe, train_release, training_photos
+    from methodzoo.ict_codec.release import RELEASE_RUNS, train_release, training_photos
     from methodzoo.ict_codec.weights_export import export
 
     photos = [image for _, image in training_photos()]
-    for kind in RELEASE_KINDS:
-        train_release(out_dir / "training" / "release", ReleaseRecipe(kind=kind), photos, device=device)
+    for recipe, qualities in RELEASE_RUNS:
+        train_release(out_dir / "training" / "release", recipe, photos, only=qualities, device=device)
     target = out_dir / "weights"
     export(out_dir / "training" / "release", target)
     release = {(kind, q): target / f"{kind}-q{q}.safetensors" for kind in RELEASE_KINDS for q in range(1, 5)}
