@@ -88,6 +88,10 @@ def test_aict_scaling_factor_is_clamped_and_differentiable() -> None:
         model.resize_net.head.bias.fill_(-3.0)  # ReLU would give f = 0: the clamp keeps f_min
     x = torch.rand(2, 3, 64, 64) * 255
     assert torch.equal(model.scaling_factor(x), torch.full((2,), 0.5))
+    # Out of range, the gradient of a loss that wants f larger still reaches the network.
+    (-model.scaling_factor(x).sum()).backward()
+    assert model.resize_net.head.bias.grad is not None and float(model.resize_net.head.bias.grad) < 0
+    model.zero_grad()
     f = torch.tensor([0.9], requires_grad=True)
     out = model(x[:1], scale_factor=f)
     out["x_hat"].sum().backward()

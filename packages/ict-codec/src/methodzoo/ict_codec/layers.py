@@ -252,8 +252,9 @@ class ResidualBlock(nn.Module):
 
 
 class ResizeParamNet(nn.Module):
-    """AICT's scaling module: residual blocks with max-pooling, a global mean and a ReLU give one
-    scaling factor ``f >= 0`` per image. The last layer starts at ``f = 1`` (weight 0, bias 1)."""
+    """AICT's scaling module: residual blocks with max-pooling, a global mean and a linear head give
+    one scaling factor per image, before the paper's ReLU (:meth:`AICT.scaling_factor` bounds it).
+    The head starts at ``f = 1`` (weight 0, bias 1)."""
 
     def __init__(self, channels: tuple[int, ...] = (16, 32, 64)) -> None:
         super().__init__()
@@ -269,7 +270,7 @@ class ResizeParamNet(nn.Module):
 
     def forward(self, x01: torch.Tensor) -> torch.Tensor:
         features = self.features(x01).mean(dim=(2, 3))  # (B, C)
-        return F.relu(self.head(features)).squeeze(1)  # (B,)
+        return self.head(features).squeeze(1)  # (B,), before the ReLU
 
 
 def cubic_kernel(t: torch.Tensor, a: float = -0.5) -> torch.Tensor:

@@ -400,7 +400,7 @@ class ICT(ChannelWiseCodec):
 class AICT(ICT):
     """AICT: ICT plus a learnable scaling factor f and ConvNeXt pre/post filters (paper Sec. III-C).
 
-    ``f = clamp(ReLU(ResizeParamNet(x)), f_min, f_max)``; the filtered image is warped through the
+    ``f = clamp(ReLU(ResizeParamNet(x)), f_min, f_max)`` (gradients towards the range pass); the filtered image is warped through the
     affine grid ``diag(1/f)`` before g_a and back through ``diag(f)`` after g_s (bicubic, a = −0.5).
     """
 
@@ -413,8 +413,13 @@ class AICT(ICT):
                                            for _ in range(config.filter_blocks)))
 
     def scaling_factor(self, x: torch.Tensor) -> torch.Tensor:
-        """f per image, clamped to [f_min, f_max] (the official ReLU alone allows f = 0)."""
-        return self.resize_net(x / 255.0).clamp(self.config.f_min, self.config.f_max)
+        """f per image: ``clamp(ReLU(net(x)), f_min, f_max)`` (the official ReLU alone allows f = 0).
+
+        As ReLU then clamp with ``f_min > 0`` is one clamp, it is computed as one, with the bound's
+        gradient passing wherever a step moves f back into range (``bound_towards``, as for the
+        scale index): with a plain clamp (or the ReLU) a factor pushed out of range stays there.
+        """
+        return bound_towards(self.resize_net(x / 255.0), self.config.f_min, self.config.f_max)
 
     def _resized(self, height: int, width: int, f: float) -> tuple[int, int]:
         return (max(64, 64 * math.ceil(height * f / 64)), max(64, 64 * math.ceil(width * f / 64)))
