@@ -413,7 +413,8 @@ def run(ctx: BenchContext) -> BenchResult:
          "benchmarks/ict-codec/equal_training.py trains and scores it alone."),
         f"Test photos (held out from training): {', '.join(TEST_PHOTOS[: profile.test_photos])}"
         + (f", centre {profile.test_crop}px crops" if profile.test_crop else ", whole photos") + ".",
-        "AICT vs ICT: the shipped models, both trained by the release recipe (same data, λ, steps, seed). "
+        "AICT vs ICT: the shipped models, both trained by the release recipe (same data, λ and steps; seeds in "
+        "the model card). "
         "BD-rates vs SwinT-ChARM and Conv-ChARM use the comparison set (every kind trained with the same "
         "smaller budget); BD-rates vs JPEG / WebP use the shipped ICT. Curves are reduced to their "
         "non-dominated points and interpolated piecewise (PCHIP) over the shared PSNR range.",
