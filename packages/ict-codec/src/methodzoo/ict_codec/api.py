@@ -39,7 +39,8 @@ def image_to_tensor(image: np.ndarray | torch.Tensor, device: str | torch.device
             raise UserError(f"expected an RGB image (H, W, 3), got shape {array.shape}")
         if array.dtype != np.uint8:
             raise UserError(f"expected a uint8 image, got dtype {array.dtype}")
-        x = torch.from_numpy(np.ascontiguousarray(array[:, :, :3])).permute(2, 0, 1)[None].to(device, torch.float32)
+        # A copy: images read by Pillow are read-only arrays, which torch.from_numpy warns about.
+        x = torch.from_numpy(np.array(array[:, :, :3], copy=True)).permute(2, 0, 1)[None].to(device, torch.float32)
     if x.shape[1] != 3 or min(x.shape[-2:]) < 1:
         raise UserError(f"expected an RGB image, got tensor shape {tuple(x.shape)}")
     return x.contiguous()
