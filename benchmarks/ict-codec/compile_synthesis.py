@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from methodzoo.ict_codec import compress, decompress, load_model, pretrained_path
-from methodzoo.ict_codec.bench import _timing_image
+from methodzoo.ict_codec.bench import timing_image
 from methodzoo.shared.timing import interleaved_timing
 
 
@@ -29,7 +29,7 @@ def main() -> None:
     torch.set_num_threads(1)
     eager = load_model(pretrained_path(args.quality))
     compiled = load_model(pretrained_path(args.quality))
-    image = _timing_image()
+    image = timing_image()
     data = compress(eager, image)
     compiled.compile_synthesis()
     started = time.perf_counter()

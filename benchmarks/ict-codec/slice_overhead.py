@@ -14,28 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-
-def _median_ms(fn, rounds: int) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm-up
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(1000 * (time.perf_counter() - start))
-    return sorted(times)[len(times) // 2]
 
 
 def main() -> int:
     import torch
 
     from methodzoo.ict_codec import compress, decompress, load_model, pretrained_path
-    from methodzoo.ict_codec.bench import _timing_image
+    from methodzoo.ict_codec.bench import timing_image
     from methodzoo.shared.io import atomic_write_text
+    from methodzoo.shared.timing import interleaved_timing
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", type=int, default=3)
@@ -44,7 +34,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_model(pretrained_path(args.quality)).eval()
-    image = _timing_image()
+    image = timing_image()
     data = compress(model, image)
     config = model.config
     m, c, s = config.latent_channels, config.slice_channels, config.num_slices
@@ -61,12 +51,15 @@ def main() -> int:
         return run
 
     h, w = image.shape[0] // 16, image.shape[1] // 16
+    # The three take turns round by round (core interleaved_timing), so a slow spell hits them alike.
+    timing = interleaved_timing({"decode": lambda: decompress(model, data), "at_size": slices_at(h, w),
+                                 "one_by_one": slices_at(1, 1)}, rounds=args.rounds)
     report = {
         "model": f"shipped ICT quality {args.quality} ({config.num_slices} slices, M = {m})",
         "threads": 1, "rounds": args.rounds,
-        "decode_ms_512x768": _median_ms(lambda: decompress(model, data), args.rounds),
-        f"entropy_parameters_ms_{h}x{w}_latent": _median_ms(slices_at(h, w), args.rounds),
-        "entropy_parameters_ms_1x1_latent": _median_ms(slices_at(1, 1), args.rounds),
+        "decode_ms_512x768": timing.median_ms("decode"),
+        f"entropy_parameters_ms_{h}x{w}_latent": timing.median_ms("at_size"),
+        "entropy_parameters_ms_1x1_latent": timing.median_ms("one_by_one"),
     }
     at_size = report[f"entropy_parameters_ms_{h}x{w}_latent"]
     report["slice_transforms_share_of_decode"] = at_size / report["decode_ms_512x768"]

@@ -211,13 +211,19 @@ def _train_comparison_kind(job: tuple[str, str, str, str | None]) -> list[tuple[
     out, kind, device, opencv_doc = job
     photos = [image for _, image in training_photos(opencv_doc)]
     paths = train_release(out, compare_recipe(kind), photos, device=device, log=lambda _: None)
-    return [(kind, int(path.stem.rsplit("-q", 1)[1]), str(path)) for path in paths]
+    # train_release returns the files in quality order, and this recipe trains every quality.
+    return [(kind, quality, str(path)) for quality, path in enumerate(paths, start=1)]
 
 
 def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, int], Path]]:
     """The full profile: the release recipe from scratch (what train_release.sh runs) and its export,
     and the comparison set."""
-    from methodzoo.ict_codec.release import RELEASE_RUNS, train_release, training_photos
+    from methodzoo.ict_codec.release import (
+        RELEASE_RUNS,
+        train_release,
+        training_photos,
+        weights_name,
+    )
     from methodzoo.ict_codec.weights_export import export
 
     photos = [image for _, image in training_photos()]
@@ -225,7 +231,8 @@ def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, 
         train_release(out_dir / "training" / "release", recipe, photos, only=qualities, device=device)
     target = out_dir / "weights"
     export(out_dir / "training" / "release", target)
-    release = {(kind, q): target / f"{kind}-q{q}.safetensors" for kind in RELEASE_KINDS for q in range(1, 5)}
+    release = {(recipe.kind, q): target / weights_name(recipe.kind, q) for recipe, qualities in RELEASE_RUNS
+               for q in qualities}
     return {"release": release, "compare": train_comparison_set(out_dir / "training" / "compare", device)}
 
 
@@ -271,7 +278,7 @@ def _psnr_at(points: list[dict[str, Any]], bpp: float) -> float | None:
     return float(np.interp(np.log(bpp), np.log(rates), [p["psnr"] for p in points]))
 
 
-def _timing_image() -> np.ndarray:
+def timing_image() -> np.ndarray:
     """A held-out photo (china) resampled to 512 x 768, Kodak's size."""
     from PIL import Image
 
@@ -333,7 +340,7 @@ def run(ctx: BenchContext) -> BenchResult:
     # mbt2018-mean of about its size, taking turns.
     middle = sorted(release["ict"])[len(release["ict"]) // 2]
     ict_model = load_model(release["ict"][middle])
-    timing_images = [("china-512x768", _timing_image())]
+    timing_images = [("china-512x768", timing_image())]
     codecs = {"ict": _ict_codec(ict_model, timing_images)}
     compressai_codec, compressai = _compressai_codec(timing_images, count_parameters(ict_model))
     if compressai_codec is not None:
@@ -346,7 +353,7 @@ def run(ctx: BenchContext) -> BenchResult:
         value, overlap = _bd_rate(anchor, ict)
         metrics[f"bd_rate_ict_vs_{name}"] = value
         metrics[f"bd_overlap_db_ict_vs_{name}"] = overlap
-    # AICT against ICT: the shipped models, trained by the same recipe (data, λ, steps, seed).
+    # AICT against ICT: the shipped models, trained by the same recipe (data, λ, steps; RELEASE_RUNS).
     value, overlap = _bd_rate(ict, points["aict"]) if "aict" in points else (None, 0.0)
     metrics["bd_rate_aict_vs_ict"] = value
     metrics["bd_overlap_db_aict_vs_ict"] = overlap
