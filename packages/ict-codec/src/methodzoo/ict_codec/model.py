@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -47,6 +47,7 @@ from methodzoo.ict_codec.layers import (
     SwinStage,
     scale_warp,
 )
+from methodzoo.ict_codec.paired import PairedSliceTransform
 from methodzoo.ict_codec.state_cache import cached_on_state
 from methodzoo.shared.errors import UserError
 from methodzoo.shared.modules import (
@@ -224,13 +225,18 @@ class ChannelWiseCodec(nn.Module):
     def entropy_parameters(self, i: int, hyper_mu: torch.Tensor, hyper_sigma: torch.Tensor,
                            y_hat_slices: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(μ_i, σ_i, continuous scale-table index of slice i)."""
-        mu = self.mean_transforms[i](self.slice_support(i, hyper_mu, y_hat_slices))
-        raw = self.scale_transforms[i](self.slice_support(i, hyper_sigma, y_hat_slices))
+        mu, raw = self.slice_transforms(i, self.slice_support(i, hyper_mu, y_hat_slices),
+                                        self.slice_support(i, hyper_sigma, y_hat_slices))
         gc = self.gaussian_conditional
         if self.config.scale_param == "index":
             return mu, gc.scale_from_index(raw), raw
         scale = bound_towards(raw, self.config.scale_min)
         return mu, scale, gc.index_from_scale(scale)
+
+    def slice_transforms(self, i: int, support_mu: torch.Tensor, support_sigma: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Slice i's μ transform of ``support_mu`` and σ transform (raw) of ``support_sigma``."""
+        return self.mean_transforms[i](support_mu), self.scale_transforms[i](support_sigma)
 
     def latent_residual(self, i: int, hyper_mu: torch.Tensor, y_hat_slices: list[torch.Tensor],
                         y_hat_i: torch.Tensor) -> torch.Tensor:
@@ -395,6 +401,23 @@ class ICT(ChannelWiseCodec):
         c = self.config
         return SwinSliceTransform(c.slice_input_channels(i), c.slice_channels, c.slice_depth,
                                   c.slice_head_dim(i), c.slice_window_size, c.mlp_ratio)
+
+    #: Code with each slice's μ and σ transforms run as one batched computation (:mod:`.paired`):
+    #: half the calls, the same arithmetic. Off by default because on a CPU it measured slower
+    #: (``benchmarks/ict-codec/slice_overhead.py``); launch-bound GPUs are where it can pay. Its
+    #: outputs matched the separate transforms bit for bit on the CPU here, but set it the same
+    #: way for encoding and decoding: other kernels may round differently.
+    batch_slice_transforms: bool = False
+
+    def slice_transforms(self, i: int, support_mu: torch.Tensor, support_sigma: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """μ and σ of slice i; batched when coding if :attr:`batch_slice_transforms` is set."""
+        if torch.is_grad_enabled() or not self.batch_slice_transforms:
+            return super().slice_transforms(i, support_mu, support_sigma)
+        paired = cached_on_state(self, "paired_slice_transforms", lambda: [
+            PairedSliceTransform(cast(SwinSliceTransform, mean), cast(SwinSliceTransform, scale))
+            for mean, scale in zip(self.mean_transforms, self.scale_transforms, strict=True)])
+        return paired[i](support_mu, support_sigma)
 
 
 class AICT(ICT):

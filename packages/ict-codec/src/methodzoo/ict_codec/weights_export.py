@@ -3,8 +3,9 @@
     python -m methodzoo.ict_codec.weights_export SRC --report REPORT.json        # into the package's weights/
 
 Each model is coded on the held-out photos before and after rounding its weights to float16; the
-float16 file is kept only when that changes PSNR by less than ``--max-psnr-change`` dB and the
-actual bpp by less than ``--max-bpp-change`` (relative), otherwise float32 is shipped.
+float16 file is kept only when it loses nothing measurable: PSNR drops by less than
+``--max-psnr-loss`` dB and the actual bpp grows by less than ``--max-bpp-increase`` (relative);
+otherwise float32 is shipped. (A float16 model that codes better is kept: the rule asks what it loses.)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _held_out(crop: int | None = None) -> list[tuple[str, Any]]:
     return held_out_images(crop)
 
 
-def export(source: Path, target: Path, *, max_psnr_change: float = 0.01, max_bpp_change: float = 0.002,
+def export(source: Path, target: Path, *, max_psnr_loss: float = 0.01, max_bpp_increase: float = 0.002,
            crop: int | None = None) -> list[dict[str, Any]]:
     """Export every ``<kind>-q<N>.safetensors`` of ``source`` into ``target``; return the measurements."""
     from methodzoo.ict_codec.api import evaluate, load_model, save_compact_model, summarize
@@ -44,7 +45,7 @@ def export(source: Path, target: Path, *, max_psnr_change: float = 0.01, max_bpp
         half = summarize(evaluate(load_model(out), images))
         psnr_change = half["psnr"] - full["psnr"]
         bpp_change = half["bpp"] / full["bpp"] - 1
-        keep_half = abs(psnr_change) < max_psnr_change and abs(bpp_change) < max_bpp_change
+        keep_half = -psnr_change < max_psnr_loss and bpp_change < max_bpp_increase
         if not keep_half:
             save_compact_model(out, load_model(path), half=False, metadata={"source": path.name})
         rows.append({"file": path.name, "dtype": "float16" if keep_half else "float32", "bytes": out.stat().st_size,
@@ -62,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path, help="folder of <kind>-q<N>.safetensors written by the training")
     parser.add_argument("--target", type=Path, default=None, help="output folder (default: the package's weights/)")
     parser.add_argument("--report", type=Path, default=None, help="JSON file for the measurements")
-    parser.add_argument("--max-psnr-change", type=float, default=0.01)
-    parser.add_argument("--max-bpp-change", type=float, default=0.002)
+    parser.add_argument("--max-psnr-loss", type=float, default=0.01, help="dB float16 may lose")
+    parser.add_argument("--max-bpp-increase", type=float, default=0.002, help="relative bpp float16 may add")
     parser.add_argument("--crop", type=int, default=None, help="measure on centre crops of this side (faster)")
     args = parser.parse_args(argv)
-    rows = export(args.source, args.target or weights_folder(), max_psnr_change=args.max_psnr_change,
-                  max_bpp_change=args.max_bpp_change, crop=args.crop)
+    rows = export(args.source, args.target or weights_folder(), max_psnr_loss=args.max_psnr_loss,
+                  max_bpp_increase=args.max_bpp_increase, crop=args.crop)
     if args.report is not None:
         report = {"measured_on": f"centre {args.crop}px crops" if args.crop
                   else "whole photos", "models": rows}
