@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Trains the weights shipped in packages/ict-codec/src/methodzoo/ict_codec/weights/ (fp32, into OUT).
 #   benchmarks/ict-codec/train_release.sh release OUT [RUN...]   # ICT and AICT at 4 λ: the shipped codecs (--quality 1..4);
-#       four chains in parallel (q4 -> q3 and q2 -> q1 of each), a thread each; RUN (0-3, default all)
-#       picks processes of methodzoo.ict_codec.release.RELEASE_RUNS
+#       the processes of methodzoo.ict_codec.release.RELEASE_RUNS in parallel, a thread each, into OUT/<preset>/;
+#       RUN (index into RELEASE_RUNS, default all) picks some of them
 # then `python -m methodzoo.ict_codec.weights_export OUT` (fp16, measured) writes the package files.
 # The equal-budget comparison set (not shipped): benchmarks/ict-codec/equal_training.py.
 # Photos: offline photos + Debian opencv-doc examples if installed (OPENCV_DOC=folder to override).
@@ -12,14 +12,17 @@ what=${1:?release}
 out=${2:?output folder}
 shift 2
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(0 1 2 3)
 opencv=${OPENCV_DOC:-/usr/share/doc/opencv-doc/examples/data}
 threads=${THREADS:-1}
 run() { uv run --frozen python -m methodzoo.ict_codec.release --out "$out" --opencv-doc "$opencv" --threads "$threads" "$@"; }
+if [ ${#runs[@]} -eq 0 ]; then
+  count=$(uv run --frozen python -c "from methodzoo.ict_codec.release import RELEASE_RUNS; print(len(RELEASE_RUNS))")
+  runs=($(seq 0 $((count - 1))))
+fi
 case "$what" in
   release)
-    # ICT and AICT (M = 128), each in two chains: q4 -> q3 (compact-wide) and q2 -> q1 (compact), the
-    # higher λ from scratch (7,200 steps), the lower fine-tuned from it (1,800): four processes,
+    # Per kind (M = 128): compact q4 -> q3 and q2 -> q1, the higher λ from scratch (7,200 steps), the
+    # lower fine-tuned from it (1,800), and compact-wide q4 from scratch (7,200): six processes,
     # methodzoo.ict_codec.release.RELEASE_RUNS (AICT's low chain with seed 1, see there).
     mkdir -p "$out"
     pids=()

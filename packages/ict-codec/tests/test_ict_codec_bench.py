@@ -125,14 +125,17 @@ def test_comparison_metrics_pair_the_right_curves() -> None:
     assert metrics["bd_rate_aict_vs_ict_small_budget"] is None
 
 
-def test_release_runs_train_every_quality_of_ict_and_aict_once_in_dependency_order() -> None:
-    from methodzoo.ict_codec.release import RELEASE_RUNS
+def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_order() -> None:
+    from methodzoo.ict_codec.release import RELEASE_RUNS, shipped_files
 
-    trained: dict[str, list[int]] = {}
-    for recipe, qualities in RELEASE_RUNS:
-        stages = {s.quality: s for s in recipe.stages()}
-        # A process trains its from-scratch stage first, then what is fine-tuned from it.
-        assert stages[qualities[0]].from_scratch
-        assert all(not stages[q].from_scratch and q + 1 in qualities for q in qualities[1:])
-        trained.setdefault(recipe.kind, []).extend(qualities)
-    assert {kind: sorted(q) for kind, q in trained.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}
+    shipped: dict[str, list[int]] = {}
+    for run in RELEASE_RUNS:
+        stages = {s.quality: s for s in run.recipe.stages()}
+        # A process trains its from-scratch stage first, then each stage fine-tuned from the one before.
+        assert stages[run.trains[0]].from_scratch
+        assert all(not stages[q].from_scratch and q + 1 in run.trains for q in run.trains[1:])
+        assert set(run.ships) <= set(run.trains)
+        shipped.setdefault(run.recipe.kind, []).extend(run.ships)
+    assert {kind: sorted(q) for kind, q in shipped.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}
+    files = shipped_files("OUT")
+    assert len(files) == 8 and len(set(files.values())) == 8  # presets get their own folders

@@ -206,3 +206,12 @@ def test_fingerprint_and_attention_cache_follow_fused_adam_training(test_crops: 
     fresh = build_model(CodecConfig.tiny("ict")).eval()
     fresh.load_state_dict(model.state_dict())
     assert torch.equal(reconstruct(model, image)["x_hat"], reconstruct(fresh, image)["x_hat"])
+
+
+def test_float16_export_rule_counts_only_losses() -> None:
+    from methodzoo.ict_codec.weights_export import float16_loses_nothing
+
+    assert float16_loses_nothing(+0.014, -0.0039)  # better in both: kept (AICT quality 1 of the last release)
+    assert float16_loses_nothing(-0.009, +0.0019)
+    assert not float16_loses_nothing(-0.011, 0.0)
+    assert not float16_loses_nothing(0.0, +0.0021)

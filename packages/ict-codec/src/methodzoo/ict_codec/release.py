@@ -4,8 +4,9 @@
 each lower λ from the next higher one's weights (a documented deviation: the paper trains every λ
 from scratch for 2M steps). ``--scratch`` starts further chains from scratch at the qualities it
 names, and ``--only`` trains a subset of the stages, so independent chains can run in parallel
-processes (``train_release.sh`` runs two). Each finished λ is written at once as
-``DIR/<kind>-q<N>.safetensors`` (quality ``N`` = 1 for the lowest λ) and the stage in progress
+processes (:data:`RELEASE_RUNS`, which ``train_release.sh`` runs). Each finished λ is written at once as
+``DIR/<kind>-q<N>.safetensors`` (quality ``N`` = 1 for the lowest λ; a release run writes into
+``DIR/<preset>/``) and the stage in progress
 checkpoints every ``checkpoint_every`` steps, so the run can be stopped at any time and resumed with
 the same command.
 
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -61,9 +62,9 @@ class Stage:
 class ReleaseRecipe(Config):
     """How the shipped weights are trained (CompressAI loss form; λ listed lowest first).
 
-    The defaults are the shipped release's: two chains, q4 → q3 and q2 → q1, each 7,200 steps from
-    scratch and 1,800 of fine-tuning (:data:`RELEASE_RUNS` lists the shipped processes;
-    ``train_release.sh`` runs them in parallel).
+    The defaults are the shipped release's compact chains: q4 → q3 and q2 → q1, each 7,200 steps
+    from scratch and 1,800 of fine-tuning (:data:`RELEASE_RUNS` lists the shipped processes, with
+    quality 4 from the compact-wide preset; ``train_release.sh`` runs them in parallel).
     """
 
     kind: str = field(default="ict", metadata={"help": "model kind"})
@@ -100,17 +101,41 @@ class ReleaseRecipe(Config):
         return out
 
 
-# The shipped release, process by process: (recipe, qualities that process trains); the four run in
-# parallel (train_release.sh). AICT's low chain uses seed 1: with seed 0 its q2 stage collapsed to a
-# constant grey output within 400 steps (bpp 0.1, PSNR 11 dB; the log is kept in the benchmark's results).
-# The high chains use the wider transforms (CodecConfig.compact_wide): at compact's widths quality 4
-# added rate over quality 3 but no PSNR.
-RELEASE_RUNS: tuple[tuple[ReleaseRecipe, tuple[int, ...]], ...] = (
-    (ReleaseRecipe(kind="ict", preset="compact-wide"), (4, 3)),
-    (ReleaseRecipe(kind="ict"), (2, 1)),
-    (ReleaseRecipe(kind="aict", preset="compact-wide"), (4, 3)),
-    (ReleaseRecipe(kind="aict", seed=1), (2, 1)),
+class ReleaseRun(NamedTuple):
+    """One training process of the shipped release: ``trains`` these qualities of ``recipe`` (the first
+    from scratch, each next fine-tuned from the one before) into ``OUT/<recipe.preset>/``; ``ships``
+    those that go into the package."""
+
+    recipe: ReleaseRecipe
+    trains: tuple[int, ...]
+    ships: tuple[int, ...]
+
+
+# The shipped release, process by process; ``train_release.sh`` runs them in parallel. AICT's low
+# chain uses seed 1: with seed 0 its q2 stage collapsed to a constant grey output within 400 steps
+# (bpp 0.1, PSNR 11 dB; the log is kept in the benchmark's results). Quality 4 uses the wider
+# transforms (compact-wide: +0.5 dB on the held-out photos, slower decoding); at compact's widths
+# it added rate over quality 3 but no PSNR. Compact's quality 4 is still trained: quality 3 is
+# fine-tuned from it.
+RELEASE_RUNS: tuple[ReleaseRun, ...] = (
+    ReleaseRun(ReleaseRecipe(kind="ict"), trains=(4, 3), ships=(3,)),
+    ReleaseRun(ReleaseRecipe(kind="ict"), trains=(2, 1), ships=(2, 1)),
+    ReleaseRun(ReleaseRecipe(kind="ict", preset="compact-wide"), trains=(4,), ships=(4,)),
+    ReleaseRun(ReleaseRecipe(kind="aict"), trains=(4, 3), ships=(3,)),
+    ReleaseRun(ReleaseRecipe(kind="aict", seed=1), trains=(2, 1), ships=(2, 1)),
+    ReleaseRun(ReleaseRecipe(kind="aict", preset="compact-wide"), trains=(4,), ships=(4,)),
 )
+
+
+def release_folder(out: str | Path, recipe: ReleaseRecipe) -> Path:
+    """Where a release run of ``recipe`` writes: one folder per preset (their qualities' files share names)."""
+    return Path(out) / recipe.preset
+
+
+def shipped_files(out: str | Path) -> dict[str, Path]:
+    """``{package file name: trained file}`` of the release trained into ``out`` (by ``train_release.sh``)."""
+    return {weights_name(run.recipe.kind, q): release_folder(out, run.recipe) / weights_name(run.recipe.kind, q)
+            for run in RELEASE_RUNS for q in run.ships}
 
 
 def compare_recipe(kind: str) -> ReleaseRecipe:
@@ -225,16 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", type=int, nargs="+", default=None, help="train only these qualities")
     parser.add_argument("--release-run", type=int, default=None, choices=range(len(RELEASE_RUNS)),
-                        help="run this process of the shipped release (RELEASE_RUNS; other recipe flags ignored)")
+                        help="run this process of the shipped release (RELEASE_RUNS; other recipe flags ignored; "
+                             "writes into OUT/<preset>/)")
     ReleaseRecipe.add_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = ReleaseRecipe.from_args(args)
+    out = Path(args.out)
     if args.release_run is not None:
-        recipe, args.only = RELEASE_RUNS[args.release_run][0], list(RELEASE_RUNS[args.release_run][1])
+        run = RELEASE_RUNS[args.release_run]
+        recipe, args.only, out = run.recipe, list(run.trains), release_folder(out, run.recipe)
     named = training_photos(args.opencv_doc)
     _log("photos: " + ", ".join(name for name, _ in named))
-    files = train_release(args.out, recipe, [image for _, image in named], only=args.only, device=args.device)
+    files = train_release(out, recipe, [image for _, image in named], only=args.only, device=args.device)
     print(json.dumps({"weights": [str(f) for f in files]}))
     return 0
 

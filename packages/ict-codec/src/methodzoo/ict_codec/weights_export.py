@@ -1,6 +1,6 @@
 """Turn trained weights (``train_release.sh``'s fp32 files) into the compact files the package ships.
 
-    python -m methodzoo.ict_codec.weights_export SRC --report REPORT.json        # into the package's weights/
+    python -m methodzoo.ict_codec.weights_export OUT --report REPORT.json   # train_release.sh's OUT, into weights/
 
 Each model is coded on the held-out photos before and after rounding its weights to float16; the
 float16 file is kept only when it loses nothing measurable: PSNR drops by less than
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-_NAME = re.compile(r"^(?P<kind>[a-z-]+)-q(?P<quality>\d+)\.safetensors$")
+from methodzoo.shared.errors import UserError
 
 
 def _held_out(crop: int | None = None) -> list[tuple[str, Any]]:
@@ -26,29 +25,42 @@ def _held_out(crop: int | None = None) -> list[tuple[str, Any]]:
     return held_out_images(crop)
 
 
+def float16_loses_nothing(psnr_change_db: float, bpp_change_relative: float, *, max_psnr_loss: float = 0.01,
+                          max_bpp_increase: float = 0.002) -> bool:
+    """Whether float16 weights (PSNR and relative bpp change against float32) may ship: only a loss
+    of quality counts, so a model that float16 happens to make better is kept."""
+    return -psnr_change_db < max_psnr_loss and bpp_change_relative < max_bpp_increase
+
+
 def export(source: Path, target: Path, *, max_psnr_loss: float = 0.01, max_bpp_increase: float = 0.002,
            crop: int | None = None) -> list[dict[str, Any]]:
-    """Export every ``<kind>-q<N>.safetensors`` of ``source`` into ``target``; return the measurements."""
+    """Export the shipped files of the release trained into ``source`` (``release.shipped_files``) into
+    ``target``; return the measurements."""
     from methodzoo.ict_codec.api import evaluate, load_model, save_compact_model, summarize
+    from methodzoo.ict_codec.release import shipped_files
 
+    files = shipped_files(source)
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise UserError(f"{source} lacks trained release files (train_release.sh writes them): {', '.join(missing)}")
     images = _held_out(crop)
     rows = []
     target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.iterdir()):
-        if not _NAME.match(path.name):
-            continue
+    for name, path in sorted(files.items()):
         model = load_model(path)
         full = summarize(evaluate(model, images))
         half_model = load_model(path)
-        out = target / path.name
-        save_compact_model(out, half_model, half=True, metadata={"source": path.name})
+        out = target / name
+        source_name = str(path.relative_to(source))
+        save_compact_model(out, half_model, half=True, metadata={"source": source_name})
         half = summarize(evaluate(load_model(out), images))
         psnr_change = half["psnr"] - full["psnr"]
         bpp_change = half["bpp"] / full["bpp"] - 1
-        keep_half = -psnr_change < max_psnr_loss and bpp_change < max_bpp_increase
+        keep_half = float16_loses_nothing(psnr_change, bpp_change, max_psnr_loss=max_psnr_loss,
+                                          max_bpp_increase=max_bpp_increase)
         if not keep_half:
-            save_compact_model(out, load_model(path), half=False, metadata={"source": path.name})
-        rows.append({"file": path.name, "dtype": "float16" if keep_half else "float32", "bytes": out.stat().st_size,
+            save_compact_model(out, load_model(path), half=False, metadata={"source": source_name})
+        rows.append({"file": name, "source": source_name, "dtype": "float16" if keep_half else "float32", "bytes": out.stat().st_size,
                      "psnr_fp32": full["psnr"], "bpp_fp32": full["bpp"], "psnr_fp16": half["psnr"],
                      "bpp_fp16": half["bpp"], "psnr_change_db": psnr_change, "bpp_change_relative": bpp_change})
         print(json.dumps(rows[-1]), flush=True)
@@ -60,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from methodzoo.shared.io import atomic_write_text
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("source", type=Path, help="folder of <kind>-q<N>.safetensors written by the training")
+    parser.add_argument("source", type=Path, help="the OUT folder of train_release.sh (OUT/<preset>/<kind>-q<N>.safetensors)")
     parser.add_argument("--target", type=Path, default=None, help="output folder (default: the package's weights/)")
     parser.add_argument("--report", type=Path, default=None, help="JSON file for the measurements")
     parser.add_argument("--max-psnr-loss", type=float, default=0.01, help="dB float16 may lose")
