@@ -481,6 +481,15 @@ def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
                        else f"{metrics['decode_ms_512x768_ict']:.1f} vs {metrics['decode_ms_512x768_compressai']:.1f}"
                             f" ms: {ratio:.2f}",
                        ratio=ratio))
+    by_quality = metrics.get("decode_ms_512x768_ict_by_quality")
+    peer = metrics.get("decode_ms_512x768_compressai")
+    if by_quality and peer:
+        slowest = max(by_quality, key=lambda q: by_quality[q])
+        worst = by_quality[slowest] / peer
+        out.append(Verdict("... and at every shipped quality (quality 4 uses wider transforms)", held=worst <= 1.0,
+                           target="slowest ICT quality / CompressAI <= 1",
+                           measured=f"quality {slowest}: {by_quality[slowest]:.1f} vs {peer:.1f} ms: {worst:.2f}",
+                           ratio=worst))
     return out
 
 
