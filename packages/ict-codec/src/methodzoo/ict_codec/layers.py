@@ -10,6 +10,7 @@ at real positions does not depend on the padding.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
@@ -139,25 +140,28 @@ class SwinBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, h, w, _c = x.shape  # (B, H, W, C)
-        win = self.window
-        # Swin's rule: no shift when the map fits in one window.
-        shift = self.shift if min(h, w) > win else 0
-        y = self.norm1(x)
-        pad_h, pad_w = (-h) % win, (-w) % win
-        if pad_h or pad_w:
-            y = F.pad(y, (0, 0, 0, pad_w, 0, pad_h))
-        hp, wp = h + pad_h, w + pad_w
-        if shift:
-            y = torch.roll(y, shifts=(-shift, -shift), dims=(1, 2))
-        need_mask = shift or pad_h or pad_w
-        mask = _window_masks(h, w, hp, wp, win, shift).to(x.device) if need_mask else None
-        windows = self.attn(_partition(y, win), mask)  # (B·nW, w², C)
-        y = _merge(windows, win, b, hp, wp)
-        if shift:
-            y = torch.roll(y, shifts=(shift, shift), dims=(1, 2))
-        x = x + y[:, :h, :w, :]
+        x = x + shifted_window_attention(self.norm1(x), self.window, self.shift, self.attn)
         return x + self.mlp(self.norm2(x))
+
+
+def shifted_window_attention(y: torch.Tensor, window: int, shift: int,
+                             attend: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]) -> torch.Tensor:
+    """A Swin block's attention step on y (B, H, W, C): pad to whole windows, shift, ``attend(windows,
+    mask)`` on (B·nW, w², C), shift back, crop. The shift is dropped when the map fits in one window."""
+    b, h, w, _c = y.shape
+    shift = shift if min(h, w) > window else 0  # Swin's rule
+    pad_h, pad_w = (-h) % window, (-w) % window
+    if pad_h or pad_w:
+        y = F.pad(y, (0, 0, 0, pad_w, 0, pad_h))
+    hp, wp = h + pad_h, w + pad_w
+    if shift:
+        y = torch.roll(y, shifts=(-shift, -shift), dims=(1, 2))
+    need_mask = shift or pad_h or pad_w
+    mask = _window_masks(h, w, hp, wp, window, shift).to(y.device) if need_mask else None
+    y = _merge(attend(_partition(y, window), mask), window, b, hp, wp)  # windows: (B·nW, w², C)
+    if shift:
+        y = torch.roll(y, shifts=(shift, shift), dims=(1, 2))
+    return y[:, :h, :w, :]
 
 
 class SwinStage(nn.Module):

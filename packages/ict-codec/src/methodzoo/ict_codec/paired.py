@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methodzoo.ict_codec.layers import SwinBlock, _merge, _partition, _window_masks
+from methodzoo.ict_codec.layers import SwinBlock, shifted_window_attention
 
 if TYPE_CHECKING:
     from methodzoo.ict_codec.model import SwinSliceTransform
@@ -86,20 +86,8 @@ class _PairedBlock:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x (2·B, H, W, C), the pair's halves stacked along the batch."""
         b2, h, w, c = x.shape
-        win = self.window
-        shift = self.shift if min(h, w) > win else 0  # SwinBlock's rule
         y = self._norm(x.view(2, -1, c), self.norm1).view(b2, h, w, c)
-        pad_h, pad_w = (-h) % win, (-w) % win
-        if pad_h or pad_w:
-            y = F.pad(y, (0, 0, 0, pad_w, 0, pad_h))
-        hp, wp = h + pad_h, w + pad_w
-        if shift:
-            y = torch.roll(y, shifts=(-shift, -shift), dims=(1, 2))
-        mask = _window_masks(h, w, hp, wp, win, shift).to(x.device) if (shift or pad_h or pad_w) else None
-        y = _merge(self._attention(_partition(y, win), mask), win, b2, hp, wp)
-        if shift:
-            y = torch.roll(y, shifts=(shift, shift), dims=(1, 2))
-        x = x + y[:, :h, :w, :]
+        x = x + shifted_window_attention(y, self.window, self.shift, self._attention)
         hidden = F.gelu(self._linear(self._norm(x.reshape(2, -1, c), self.norm2), self.fc1))
         return x + self._linear(hidden, self.fc2).view(b2, h, w, c)
 
