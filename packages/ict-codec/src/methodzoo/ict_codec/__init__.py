@@ -39,6 +39,7 @@ from methodzoo.ict_codec.model import (
     model_fingerprint,
     parameter_count,
 )
+from methodzoo.ict_codec.paired import PairedSliceTransform
 from methodzoo.ict_codec.pretrained import (
     DEFAULT_QUALITY,
     available,
@@ -46,7 +47,7 @@ from methodzoo.ict_codec.pretrained import (
     model_for_bitstream,
     pretrained_path,
 )
-from methodzoo.ict_codec.release import ReleaseRecipe, train_release
+from methodzoo.ict_codec.release import RELEASE_RUNS, ReleaseRecipe, ReleaseRun, train_release
 from methodzoo.ict_codec.train import RandomCrops, fit, rate_distortion_loss
 
 __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
@@ -61,6 +62,7 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "ConvChARM",
     "SwinTChARM",
     "build_model",
+    "PairedSliceTransform",
     "model_fingerprint",
     "parameter_count",
     # entropy models and coding
@@ -94,5 +96,7 @@ __all__ = [  # noqa: RUF022 (grouped by role, as the house style asks)
     "fit",
     "rate_distortion_loss",
     "ReleaseRecipe",
+    "ReleaseRun",
+    "RELEASE_RUNS",
     "train_release",
 ]
