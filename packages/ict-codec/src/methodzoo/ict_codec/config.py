@@ -198,6 +198,15 @@ class CodecConfig(Config):
         return cls.compact(kind).replace(analysis_dims=(32, 48, 64, 128))
 
     @classmethod
+    def compact_mid(cls, kind: Kind = "ict") -> CodecConfig:
+        """The shipped weights' size at quality 4: compact with wider middle stages (g_a/g_s 16-48-64-128).
+
+        The stages at 1/4 and 1/8 resolution get compact-wide's widths; the half-resolution stage,
+        where decoding spends most of its time, keeps compact's 16 channels (1.24M parameters).
+        """
+        return cls.compact(kind).replace(analysis_dims=(16, 48, 64, 128))
+
+    @classmethod
     def tiny(cls, kind: Kind = "ict") -> CodecConfig:
         """A few thousand parameters: for tests and the quick benchmark."""
         return cls(kind=kind, analysis_dims=(16, 16, 24, 32), analysis_depths=(1, 1, 1, 1),
@@ -209,7 +218,7 @@ class CodecConfig(Config):
     @classmethod
     def preset(cls, name: str, kind: Kind = "ict") -> CodecConfig:
         presets = {"paper": cls.paper, "small": cls.small, "compact": cls.compact, "compact-wide": cls.compact_wide,
-                   "tiny": cls.tiny}
+                   "compact-mid": cls.compact_mid, "tiny": cls.tiny}
         check(name in presets, "unknown preset {!r}; valid: {}", name, ", ".join(presets))
         return presets[name](kind)
 
