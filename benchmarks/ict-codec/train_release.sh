@@ -22,7 +22,7 @@ fi
 case "$what" in
   release)
     # Per kind (M = 128): compact q4 -> q3 and q2 -> q1, the higher λ from scratch (7,200 steps), the
-    # lower fine-tuned from it (1,800), and compact-wide q4 from scratch (7,200): six processes,
+    # lower fine-tuned from it (1,800), and compact-mid q4 from scratch (7,200): six processes,
     # methodzoo.ict_codec.release.RELEASE_RUNS (AICT's low chain with seed 1, see there).
     mkdir -p "$out"
     pids=()

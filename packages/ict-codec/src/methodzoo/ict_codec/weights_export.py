@@ -59,7 +59,7 @@ def export(source: Path, target: Path, *, max_psnr_loss: float = 0.01, max_bpp_i
         keep_half = float16_loses_nothing(psnr_change, bpp_change, max_psnr_loss=max_psnr_loss,
                                           max_bpp_increase=max_bpp_increase)
         if not keep_half:
-            save_compact_model(out, load_model(path), half=False, metadata={"source": source_name})
+            save_compact_model(out, model, half=False, metadata={"source": source_name})  # evaluate left it as trained
         rows.append({"file": name, "source": source_name, "dtype": "float16" if keep_half else "float32", "bytes": out.stat().st_size,
                      "psnr_fp32": full["psnr"], "bpp_fp32": full["bpp"], "psnr_fp16": half["psnr"],
                      "bpp_fp16": half["bpp"], "psnr_change_db": psnr_change, "bpp_change_relative": bpp_change})
