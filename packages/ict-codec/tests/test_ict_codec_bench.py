@@ -54,6 +54,30 @@ def test_release_chains_split_into_processes_by_quality(tmp_path: Path) -> None:
         train_release(tmp_path, recipe, photos, only=[4], log=lambda _: None)
 
 
+def test_second_pass_continues_the_first_pass_and_the_chain_goes_on_from_it(tmp_path: Path) -> None:
+    from methodzoo.ict_codec import ReleaseRecipe, load_model, train_release
+    from methodzoo.ict_codec.release import _stage_start, weights_name
+    from methodzoo.shared.data import offline_photos
+    from methodzoo.shared.errors import UserError
+
+    photos = [p.image for p in offline_photos(["rocket"])]
+    recipe = ReleaseRecipe(preset="tiny", lambdas=(0.01, 0.1), scratch=(), base_steps=2, finetune_steps=1,
+                           continue_steps=2, batch_size=1, patch_size=64, checkpoint_every=0)
+    assert [(s.quality, s.steps, s.from_scratch, s.continues, s.file_name("ict")) for s in recipe.stages()] == [
+        (2, 2, True, False, "ict-q2-pass1.safetensors"), (2, 2, False, True, "ict-q2.safetensors"),
+        (1, 1, False, False, "ict-q1.safetensors")]
+    assert recipe.stages()[1].lr == recipe.finetune_lr
+    files = train_release(tmp_path, recipe, photos, log=lambda _: None)
+    assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]  # the second pass is q2's file
+    first = load_model(tmp_path / weights_name("ict", 2, first_pass=True)).state_dict()
+    second = load_model(files[1]).state_dict()
+    assert any(not torch.equal(first[k], second[k]) for k in first if first[k].dtype.is_floating_point)
+    # Without its first pass, a second pass cannot start.
+    (tmp_path / weights_name("ict", 2, first_pass=True)).unlink()
+    with pytest.raises(UserError, match="second pass needs its first pass"):
+        _stage_start(tmp_path, recipe, recipe.stages()[1], "cpu")
+
+
 def test_psnr_at_interpolates_in_log_rate_inside_the_curve_only() -> None:
     from methodzoo.ict_codec.bench import _psnr_at
 
@@ -130,10 +154,13 @@ def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_orde
 
     shipped: dict[str, list[int]] = {}
     for run in RELEASE_RUNS:
-        stages = {s.quality: s for s in run.recipe.stages()}
-        # A process trains its from-scratch stage first, then each stage fine-tuned from the one before.
-        assert stages[run.trains[0]].from_scratch
-        assert all(not stages[q].from_scratch and q + 1 in run.trains for q in run.trains[1:])
+        stages = [s for s in run.recipe.stages() if s.quality in run.trains]
+        # A process trains its from-scratch stage first (and its second pass, if any), then each stage
+        # fine-tuned from the one before.
+        assert stages[0].from_scratch and stages[0].quality == run.trains[0]
+        rest = stages[2:] if stages[1].continues else stages[1:]
+        assert [s.quality for s in rest] == list(run.trains[1:])
+        assert all(not s.from_scratch and not s.continues for s in rest)
         assert set(run.ships) <= set(run.trains)
         shipped.setdefault(run.recipe.kind, []).extend(run.ships)
     assert {kind: sorted(q) for kind, q in shipped.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}
