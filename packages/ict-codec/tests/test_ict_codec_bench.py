@@ -54,7 +54,7 @@ def test_release_chains_split_into_processes_by_quality(tmp_path: Path) -> None:
         train_release(tmp_path, recipe, photos, only=[4], log=lambda _: None)
 
 
-def test_second_pass_continues_the_first_pass_and_the_chain_goes_on_from_it(tmp_path: Path) -> None:
+def test_further_passes_continue_the_previous_pass_and_the_chain_goes_on_from_the_last(tmp_path: Path) -> None:
     from methodzoo.ict_codec import ReleaseRecipe, load_model, train_release
     from methodzoo.ict_codec.release import _stage_start, weights_name
     from methodzoo.shared.data import offline_photos
@@ -62,20 +62,21 @@ def test_second_pass_continues_the_first_pass_and_the_chain_goes_on_from_it(tmp_
 
     photos = [p.image for p in offline_photos(["rocket"])]
     recipe = ReleaseRecipe(preset="tiny", lambdas=(0.01, 0.1), scratch=(), base_steps=2, finetune_steps=1,
-                           continue_steps=2, batch_size=1, patch_size=64, checkpoint_every=0)
+                           continue_steps=(2, 1), batch_size=1, patch_size=64, checkpoint_every=0)
     assert [(s.quality, s.steps, s.from_scratch, s.continues, s.file_name("ict")) for s in recipe.stages()] == [
-        (2, 2, True, False, "ict-q2-pass1.safetensors"), (2, 2, False, True, "ict-q2.safetensors"),
-        (1, 1, False, False, "ict-q1.safetensors")]
-    assert recipe.stages()[1].lr == recipe.finetune_lr
+        (2, 2, True, False, "ict-q2-pass1.safetensors"), (2, 2, False, True, "ict-q2-pass2.safetensors"),
+        (2, 1, False, True, "ict-q2.safetensors"), (1, 1, False, False, "ict-q1.safetensors")]
+    assert all(s.lr == recipe.finetune_lr for s in recipe.stages()[1:])
     files = train_release(tmp_path, recipe, photos, log=lambda _: None)
-    assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]  # the second pass is q2's file
-    first = load_model(tmp_path / weights_name("ict", 2, first_pass=True)).state_dict()
-    second = load_model(files[1]).state_dict()
-    assert any(not torch.equal(first[k], second[k]) for k in first if first[k].dtype.is_floating_point)
-    # Without its first pass, a second pass cannot start.
-    (tmp_path / weights_name("ict", 2, first_pass=True)).unlink()
-    with pytest.raises(UserError, match="second pass needs its first pass"):
-        _stage_start(tmp_path, recipe, recipe.stages()[1], "cpu")
+    assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]  # the last pass is q2's file
+    passes = [load_model(tmp_path / weights_name("ict", 2, pass_number=n)).state_dict() for n in (1, 2)]
+    passes.append(load_model(files[1]).state_dict())
+    for before, after in zip(passes, passes[1:]):
+        assert any(not torch.equal(before[k], after[k]) for k in before if before[k].dtype.is_floating_point)
+    # A pass cannot start without the one before it.
+    (tmp_path / weights_name("ict", 2, pass_number=2)).unlink()
+    with pytest.raises(UserError, match="pass 3 needs its pass 2"):
+        _stage_start(tmp_path, recipe, recipe.stages()[2], "cpu")
 
 
 def test_psnr_at_interpolates_in_log_rate_inside_the_curve_only() -> None:
@@ -155,12 +156,13 @@ def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_orde
     shipped: dict[str, list[int]] = {}
     for run in RELEASE_RUNS:
         stages = [s for s in run.recipe.stages() if s.quality in run.trains]
-        # A process trains its from-scratch stage first (and its second pass, if any), then each stage
-        # fine-tuned from the one before.
+        # A process trains its from-scratch stage first (and its further passes, if any), then each
+        # stage fine-tuned from the one before.
         assert stages[0].from_scratch and stages[0].quality == run.trains[0]
-        rest = stages[2:] if stages[1].continues else stages[1:]
+        rest = [s for s in stages[1:] if not s.continues]
+        assert all(s.quality == run.trains[0] for s in stages[1:] if s.continues)
         assert [s.quality for s in rest] == list(run.trains[1:])
-        assert all(not s.from_scratch and not s.continues for s in rest)
+        assert not any(s.from_scratch for s in rest)
         assert set(run.ships) <= set(run.trains)
         shipped.setdefault(run.recipe.kind, []).extend(run.ships)
     assert {kind: sorted(q) for kind, q in shipped.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}

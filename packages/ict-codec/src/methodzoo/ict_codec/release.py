@@ -49,7 +49,7 @@ COMPRESSAI_LAMBDAS: tuple[float, ...] = (0.0018, 0.0067, 0.0130, 0.0483)
 @dataclass(frozen=True)
 class Stage:
     """One λ of a release: trained from scratch, fine-tuned from quality ``quality + 1``, or (``continues``)
-    a second pass at the same λ over this quality's from-scratch first pass."""
+    a further pass at the same λ over this quality's previous pass (``pass_number`` 2, 3, ...)."""
 
     quality: int
     lmbda: float
@@ -58,11 +58,12 @@ class Stage:
     lr_drop_at: float
     from_scratch: bool
     continues: bool = False
-    first_pass: bool = False  # a from-scratch pass that a continuing stage picks up: its file is not the quality's
+    pass_number: int = 1
+    last_pass: bool = True  # False: a later pass at the same λ picks this one up
 
     def file_name(self, kind: str) -> str:
-        """The file this stage writes (a first pass gets its own, so the quality's file is always the last)."""
-        return weights_name(kind, self.quality, first_pass=self.first_pass)
+        """The file this stage writes (an earlier pass gets its own, so the quality's file is always its last)."""
+        return weights_name(kind, self.quality, pass_number=None if self.last_pass else self.pass_number)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ReleaseRecipe(Config):
 
     The defaults are compact chains: q4 → q3 and q2 → q1, each 7,200 steps from scratch and 1,800
     of fine-tuning. :data:`RELEASE_RUNS` lists the shipped processes (``train_release.sh`` runs them
-    in parallel): q2 → q1 of compact and, with ``continue_steps``, q4 → q3 of compact-mid.
+    in parallel): q2 → q1 of compact and, with further passes (``continue_steps``), q4 → q3 of compact-mid.
     """
 
     kind: str = field(default="ict", metadata={"help": "model kind"})
@@ -80,9 +81,9 @@ class ReleaseRecipe(Config):
                                        metadata={"help": "λ of qualities 1..N (CompressAI form), lowest first"})
     base_steps: int = field(default=7200, metadata={"help": "steps of each λ trained from scratch"})
     finetune_steps: int = field(default=1800, metadata={"help": "steps of each λ fine-tuned from the next higher one"})
-    continue_steps: int = field(
-        default=0, metadata={"help": "steps of a second pass at the same λ after each from-scratch stage, with the "
-                                     "fine-tuning lr and schedule (0: none)"})
+    continue_steps: tuple[int, ...] = field(
+        default=(), metadata={"help": "steps of each further pass at the same λ after each from-scratch stage, each "
+                                      "with the fine-tuning lr and schedule restarted (none by default)"})
     batch_size: int = field(default=4, metadata={"help": "crops per step"})
     patch_size: int = field(default=128, metadata={"help": "side of the random crops"})
     base_lr: float = field(default=1e-3, metadata={"help": "Adam lr of the from-scratch stages (×0.1 for their last 10 %)"})
@@ -97,7 +98,8 @@ class ReleaseRecipe(Config):
         check(len(self.lambdas) >= 1 and all(x > 0 for x in self.lambdas), "lambdas must be positive")
         check(list(self.lambdas) == sorted(self.lambdas), "lambdas must be listed lowest first")
         check(self.base_steps >= 1 and self.finetune_steps >= 1, "steps must be >= 1")
-        check(self.continue_steps >= 0, "continue_steps must be >= 0, got {}", self.continue_steps)
+        check(all(steps >= 1 for steps in self.continue_steps), "continue_steps must be >= 1, got {}",
+              self.continue_steps)
         check(all(1 <= q <= len(self.lambdas) for q in self.scratch),
               "scratch qualities must be in 1..{}, got {}", len(self.lambdas), self.scratch)
 
@@ -108,11 +110,11 @@ class ReleaseRecipe(Config):
         for quality in range(n, 0, -1):
             lmbda = self.lambdas[quality - 1]
             if quality == n or quality in self.scratch:
-                second = self.continue_steps > 0
-                out.append(Stage(quality, lmbda, self.base_steps, self.base_lr, 0.9, True, first_pass=second))
-                if second:
-                    out.append(Stage(quality, lmbda, self.continue_steps, self.finetune_lr, 0.8, False,
-                                     continues=True))
+                passes = len(self.continue_steps) + 1
+                out.append(Stage(quality, lmbda, self.base_steps, self.base_lr, 0.9, True, last_pass=passes == 1))
+                out.extend(Stage(quality, lmbda, steps, self.finetune_lr, 0.8, False, continues=True,
+                                 pass_number=number, last_pass=number == passes)
+                           for number, steps in enumerate(self.continue_steps, start=2))
             else:
                 out.append(Stage(quality, lmbda, self.finetune_steps, self.finetune_lr, 0.8, False))
         return out
@@ -132,8 +134,8 @@ class ReleaseRun(NamedTuple):
 # chain uses seed 1: with seed 0 its q2 stage collapsed to a constant grey output within 400 steps
 # (bpp 0.1, PSNR 11 dB; the log is kept in the benchmark's results). The high chain uses wider
 # middle stages (compact-mid): at compact's widths quality 4 added rate over quality 3 but no PSNR.
-# Its quality 4 gets a second pass: the first alone left the top quality near 27.8 dB.
-HIGH_CHAIN_CONTINUE_STEPS = 10800
+# Its quality 4 gets two further passes: the first pass alone left the top quality near 27.8 dB.
+HIGH_CHAIN_CONTINUE_STEPS = (10800, 3600)
 RELEASE_RUNS: tuple[ReleaseRun, ...] = (
     ReleaseRun(ReleaseRecipe(kind="ict"), trains=(2, 1), ships=(2, 1)),
     ReleaseRun(ReleaseRecipe(kind="ict", preset="compact-mid", continue_steps=HIGH_CHAIN_CONTINUE_STEPS),
@@ -160,9 +162,9 @@ def compare_recipe(kind: str) -> ReleaseRecipe:
     return ReleaseRecipe(kind=kind, preset="compact", scratch=(), base_steps=2000, finetune_steps=500, patch_size=64)
 
 
-def weights_name(kind: str, quality: int, *, first_pass: bool = False) -> str:
-    """File name of the weights of ``kind`` at ``quality`` (1 = lowest rate; ``first_pass``: before a second pass)."""
-    return f"{kind}-q{quality}{'-pass1' if first_pass else ''}.safetensors"
+def weights_name(kind: str, quality: int, *, pass_number: int | None = None) -> str:
+    """File name of the weights of ``kind`` at ``quality`` (1 = lowest rate); ``pass_number``: an earlier pass's."""
+    return f"{kind}-q{quality}{'' if pass_number is None else f'-pass{pass_number}'}.safetensors"
 
 
 def training_photos(opencv_doc: str | Path | None = None) -> list[tuple[str, np.ndarray]]:
@@ -210,7 +212,7 @@ def train_release(out: str | Path, recipe: ReleaseRecipe, photos: Sequence[np.nd
         if stage.quality not in wanted:
             continue
         path = out / stage.file_name(recipe.kind)
-        files[stage.quality] = path  # a second pass comes after its first and replaces it here
+        files[stage.quality] = path  # a later pass comes after the earlier ones and replaces them here
         if path.is_file():
             log(f"q{stage.quality} (λ={stage.lmbda}) already trained: {path}")
             continue
@@ -219,7 +221,7 @@ def train_release(out: str | Path, recipe: ReleaseRecipe, photos: Sequence[np.nd
             log(f"{recipe.kind} ({recipe.preset}, {parameter_count(model)} parameters) on {len(photos)} photos, "
                 f"q{stage.quality} from scratch")
         elif stage.continues:
-            log(f"q{stage.quality}: second pass of {stage.steps} steps")
+            log(f"q{stage.quality}: pass {stage.pass_number} of {stage.steps} steps")
         config = TrainConfig(lmbda=stage.lmbda, loss_form="compressai", steps=stage.steps,
                              batch_size=recipe.batch_size, patch_size=recipe.patch_size, lr=stage.lr,
                              lr_drop_at=stage.lr_drop_at, seed=recipe.seed + order,
@@ -231,7 +233,7 @@ def train_release(out: str | Path, recipe: ReleaseRecipe, photos: Sequence[np.nd
                 log(f"q{stage.quality} step {step}/{stage.steps} "
                     + " ".join(f"{k}={v:.4g}" for k, v in scalars.items()) + f" ({time.time() - started:.0f} s)")
 
-        checkpoints = f"{recipe.kind}-q{stage.quality}" + ("-pass2" if stage.continues else "")
+        checkpoints = f"{recipe.kind}-q{stage.quality}" + (f"-pass{stage.pass_number}" if stage.continues else "")
         fit(model, photos, config, checkpoint_dir=out / "checkpoints" / checkpoints,
             resume=True, progress=False, device=device, description=f"{recipe.kind} q{stage.quality}",
             callback=report)
@@ -242,7 +244,7 @@ def train_release(out: str | Path, recipe: ReleaseRecipe, photos: Sequence[np.nd
 
 
 def _stage_start(out: Path, recipe: ReleaseRecipe, stage: Stage, device: str) -> torch.nn.Module:
-    """The model a stage starts from: a fresh one (seeded), this quality's first pass, or quality + 1's weights."""
+    """The model a stage starts from: a fresh one (seeded), this quality's previous pass, or quality + 1's weights."""
     from methodzoo.ict_codec.api import load_model
     from methodzoo.ict_codec.config import CodecConfig
     from methodzoo.ict_codec.model import build_model
@@ -253,10 +255,11 @@ def _stage_start(out: Path, recipe: ReleaseRecipe, stage: Stage, device: str) ->
         torch.manual_seed(recipe.seed if top else recipe.seed + 1000 * stage.quality)
         return build_model(CodecConfig.preset(recipe.preset, recipe.kind)).to(device)  # type: ignore[arg-type]
     if stage.continues:
-        first = out / weights_name(recipe.kind, stage.quality, first_pass=True)
-        if not first.is_file():
-            raise UserError(f"quality {stage.quality}'s second pass needs its first pass ({first} is missing)")
-        return load_model(first, device).train()
+        previous = out / weights_name(recipe.kind, stage.quality, pass_number=stage.pass_number - 1)
+        if not previous.is_file():
+            raise UserError(f"quality {stage.quality}'s pass {stage.pass_number} needs its pass "
+                            f"{stage.pass_number - 1} ({previous} is missing)")
+        return load_model(previous, device).train()
     source = out / weights_name(recipe.kind, stage.quality + 1)
     if not source.is_file():
         raise UserError(f"quality {stage.quality} is fine-tuned from quality {stage.quality + 1}, which is not "
@@ -296,7 +299,7 @@ def describe(recipe: ReleaseRecipe) -> dict[str, Any]:
     """The recipe as the model card states it."""
     return {"kind": recipe.kind, "preset": recipe.preset, "stages": [
         {"quality": s.quality, "lmbda": s.lmbda, "steps": s.steps, "lr": s.lr, "from_scratch": s.from_scratch,
-         "continues": s.continues} for s in recipe.stages()]}
+         "pass": s.pass_number} for s in recipe.stages()]}
 
 
 if __name__ == "__main__":
