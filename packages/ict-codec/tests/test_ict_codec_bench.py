@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ def test_further_passes_continue_the_previous_pass_and_the_chain_goes_on_from_th
     assert [f.name for f in files] == ["ict-q1.safetensors", "ict-q2.safetensors"]  # the last pass is q2's file
     passes = [load_model(tmp_path / weights_name("ict", 2, pass_number=n)).state_dict() for n in (1, 2)]
     passes.append(load_model(files[1]).state_dict())
-    for before, after in zip(passes, passes[1:]):
+    for before, after in itertools.pairwise(passes):
         assert any(not torch.equal(before[k], after[k]) for k in before if before[k].dtype.is_floating_point)
     # A pass cannot start without the one before it.
     (tmp_path / weights_name("ict", 2, pass_number=2)).unlink()
