@@ -80,6 +80,24 @@ def test_compact_fp16_file_decodes_exactly_what_the_rounded_model_codes(tmp_path
     assert torch.equal(decompress_tensor(loaded, data), reconstruct(model, image)["x_hat"])
 
 
+def test_compact_aict_keeps_its_scale_factor_network_float32(tmp_path: Path,
+                                                             test_crops: list[tuple[str, np.ndarray]]) -> None:
+    from safetensors import safe_open
+
+    torch.manual_seed(2)
+    model = build_model(CodecConfig.tiny("aict")).eval()
+    resize_before = {n: p.clone() for n, p in model.named_parameters() if n.startswith("resize_net.")}
+    save_compact_model(tmp_path / "compact.safetensors", model, half=True)
+    with safe_open(str(tmp_path / "compact.safetensors"), "pt") as stored:
+        dtypes = {name: stored.get_slice(name).get_dtype() for name in stored.keys()}  # noqa: SIM118 (not iterable)
+    resize = [n for n in dtypes if n.startswith("resize_net.") and n in resize_before]
+    assert resize and all(dtypes[n] == "F32" for n in resize)
+    assert all(torch.equal(p, resize_before[n]) for n, p in model.named_parameters() if n in resize_before)
+    assert all(dtypes[n] == "F16" for n, p in model.named_parameters() if n.startswith("g_a."))
+    image = test_crops[0][1][:64, :64]
+    assert compress(load_model(tmp_path / "compact.safetensors"), image) == compress(model, image)
+
+
 def test_forged_header_asking_for_a_huge_image_fails_fast(tiny_ict: torch.nn.Module,
                                                           test_crops: list[tuple[str, np.ndarray]],
                                                           tmp_path: Path) -> None:
