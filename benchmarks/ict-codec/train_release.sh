@@ -22,9 +22,9 @@ fi
 case "$what" in
   release)
     # Per kind (M = 128): compact q2 -> q1, q2 from scratch (7,200 steps), q1 fine-tuned from it
-    # (1,800); compact-mid q4 -> q3, q4 from scratch (7,200) and a second pass (10,800), q3 fine-tuned
-    # from it (1,800): four processes, methodzoo.ict_codec.release.RELEASE_RUNS (AICT's low chain with
-    # seed 1, see there).
+    # (1,800); compact-mid q4 -> q3, q4 from scratch (7,200) then two further passes (10,800 and
+    # 3,600), q3 fine-tuned from it (1,800): four processes, methodzoo.ict_codec.release.RELEASE_RUNS
+    # (AICT's low chain with seed 1, see there).
     mkdir -p "$out"
     pids=()
     for index in "${runs[@]}"; do

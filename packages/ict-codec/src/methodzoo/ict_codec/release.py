@@ -6,7 +6,8 @@ from scratch for 2M steps). ``--scratch`` starts further chains from scratch at 
 names, and ``--only`` trains a subset of the stages, so independent chains can run in parallel
 processes (:data:`RELEASE_RUNS`, which ``train_release.sh`` runs). Each finished λ is written at once as
 ``DIR/<kind>-q<N>.safetensors`` (quality ``N`` = 1 for the lowest λ; a release run writes into
-``DIR/<preset>/``) and the stage in progress
+``DIR/<preset>/``; a quality trained in several passes keeps its earlier ones as
+``<kind>-q<N>-pass<k>.safetensors``) and the stage in progress
 checkpoints every ``checkpoint_every`` steps, so the run can be stopped at any time and resumed with
 the same command.
 
@@ -239,7 +240,8 @@ def train_release(out: str | Path, recipe: ReleaseRecipe, photos: Sequence[np.nd
             callback=report)
         save_model(path, model.cpu(), metadata={"lmbda": str(stage.lmbda), "quality": str(stage.quality),
                                                 "recipe": recipe.to_json(indent=None)})
-        log(f"q{stage.quality} (λ={stage.lmbda}) done in {time.time() - started:.0f} s: {path}")
+        finished = f"q{stage.quality}" + (f" pass {stage.pass_number}" if stage.continues or not stage.last_pass else "")
+        log(f"{finished} (λ={stage.lmbda}) done in {time.time() - started:.0f} s: {path}")
     return [files[q] for q in sorted(files)]
 
 
