@@ -173,7 +173,7 @@ class CodecConfig(Config):
 
     @classmethod
     def compact(cls, kind: Kind = "ict") -> CodecConfig:
-        """The shipped weights' size (qualities 1-3): tiny's transforms with a 128-channel latent in 8 slices.
+        """The shipped weights' size (qualities 1-2): tiny's transforms with a 128-channel latent in 8 slices.
 
         M (the latent depth) bounds the quality a model can reach far more than the transforms'
         widths: at 1/16 resolution, tiny's M = 32 keeps 32 numbers per 768 pixel values and its
@@ -199,7 +199,7 @@ class CodecConfig(Config):
 
     @classmethod
     def compact_mid(cls, kind: Kind = "ict") -> CodecConfig:
-        """The shipped weights' size at quality 4: compact with wider middle stages (g_a/g_s 16-48-64-128).
+        """The shipped weights' size at qualities 3-4: compact with wider middle stages (g_a/g_s 16-48-64-128).
 
         The stages at 1/4 and 1/8 resolution get compact-wide's widths; the half-resolution stage,
         where decoding spends most of its time, keeps compact's 16 channels (1.24M parameters).

@@ -58,9 +58,13 @@ class Stage:
     lr: float
     lr_drop_at: float
     from_scratch: bool
-    continues: bool = False
     pass_number: int = 1
     last_pass: bool = True  # False: a later pass at the same λ picks this one up
+
+    @property
+    def continues(self) -> bool:
+        """Whether this stage is a further pass over this quality's previous one."""
+        return self.pass_number > 1
 
     def file_name(self, kind: str) -> str:
         """The file this stage writes (an earlier pass gets its own, so the quality's file is always its last)."""
@@ -113,8 +117,8 @@ class ReleaseRecipe(Config):
             if quality == n or quality in self.scratch:
                 passes = len(self.continue_steps) + 1
                 out.append(Stage(quality, lmbda, self.base_steps, self.base_lr, 0.9, True, last_pass=passes == 1))
-                out.extend(Stage(quality, lmbda, steps, self.finetune_lr, 0.8, False, continues=True,
-                                 pass_number=number, last_pass=number == passes)
+                out.extend(Stage(quality, lmbda, steps, self.finetune_lr, 0.8, False, pass_number=number,
+                                 last_pass=number == passes)
                            for number, steps in enumerate(self.continue_steps, start=2))
             else:
                 out.append(Stage(quality, lmbda, self.finetune_steps, self.finetune_lr, 0.8, False))
