@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from methodzoo.ict_codec.bench import _bd_rate
+from methodzoo.ict_codec.bench import bd_rate_between
 
 
 def test_release_chain_trains_every_lambda_from_the_previous_weights(tmp_path: Path) -> None:
@@ -91,11 +91,11 @@ def test_psnr_at_interpolates_in_log_rate_inside_the_curve_only() -> None:
 def test_bd_rate_reports_the_shared_quality_range() -> None:
     anchor = [{"bpp": b, "psnr": q} for b, q in [(0.2, 20.0), (0.4, 24.0), (0.8, 28.0), (1.6, 32.0)]]
     half_rate = [{"bpp": p["bpp"] / 2, "psnr": p["psnr"]} for p in anchor]
-    value, overlap = _bd_rate(anchor, half_rate)
+    value, overlap = bd_rate_between(anchor, half_rate)
     assert value == pytest.approx(-50.0, abs=1e-6)
     assert overlap == pytest.approx(12.0)
     disjoint = [{"bpp": p["bpp"], "psnr": p["psnr"] - 20} for p in anchor]
-    assert _bd_rate(anchor, disjoint) == (None, 0.0)
+    assert bd_rate_between(anchor, disjoint) == (None, 0.0)
 
 
 def test_timed_codecs_take_turns_input_by_input() -> None:
@@ -151,6 +151,27 @@ def test_comparison_metrics_pair_the_right_curves() -> None:
     assert metrics["bd_rate_aict_vs_ict_small_budget"] is None
 
 
+def test_release_peer_metrics_compare_both_shipped_kinds_with_the_peer_and_only_when_it_was_trained() -> None:
+    from methodzoo.ict_codec.bench import release_peer_metrics, verdicts
+
+    peer = [{"bpp": b, "psnr": q} for b, q in [(0.2, 25.0), (0.4, 27.0), (0.8, 29.0)]]
+    ict = [{"bpp": p["bpp"] / 2, "psnr": p["psnr"]} for p in peer]
+    aict = [{"bpp": p["bpp"] * 1.25, "psnr": p["psnr"]} for p in peer]
+    metrics = release_peer_metrics({"ict": ict, "aict": aict}, peer)
+    assert metrics["bd_rate_ict_vs_swint_charm_release"] == pytest.approx(-50.0, abs=1e-6)
+    assert metrics["bd_rate_aict_vs_swint_charm_release"] == pytest.approx(25.0, abs=1e-6)
+    assert metrics["bd_overlap_db_ict_vs_swint_charm_release"] == pytest.approx(4.0)
+    missing = release_peer_metrics({"ict": ict, "aict": aict}, None)
+    assert missing["swint_charm_release_measured"] is False and missing["bd_rate_ict_vs_swint_charm_release"] is None
+
+    base = {f"bd_{part}_{key}": value for key in ("ict_vs_jpeg", "ict_vs_webp", "ict_vs_swint_charm", "aict_vs_ict")
+            for part, value in (("rate", -1.0), ("overlap_db", 3.5))}
+    claims = [v.claim for v in verdicts({**base, **missing})]
+    assert not any("release recipe" in claim for claim in claims)
+    added = [v for v in verdicts({**base, **metrics}) if "release recipe" in v.claim]
+    assert len(added) == 1 and added[0].held is True
+
+
 def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_order() -> None:
     from methodzoo.ict_codec.release import RELEASE_RUNS, shipped_files
 
@@ -169,3 +190,18 @@ def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_orde
     assert {kind: sorted(q) for kind, q in shipped.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}
     files = shipped_files("OUT")
     assert len(files) == 8 and len(set(files.values())) == 8  # presets get their own folders
+
+
+def test_peer_runs_train_swint_charm_exactly_as_the_shipped_ict() -> None:
+    from methodzoo.ict_codec.release import PEER_KIND, PEER_RUNS, RELEASE_RUNS, peer_files
+
+    ict_runs = [run for run in RELEASE_RUNS if run.recipe.kind == "ict"]
+    assert PEER_KIND == "swint-charm" and len(PEER_RUNS) == len(ict_runs)
+    for peer, ict in zip(PEER_RUNS, ict_runs, strict=True):
+        # Everything but the kind is the same: stages, λ, steps, seeds, crops, presets.
+        assert peer.recipe.kind == PEER_KIND and peer.recipe.replace(kind="ict") == ict.recipe
+        assert peer.trains == ict.trains and peer.ships == ()
+    files = peer_files("OUT")
+    assert sorted(files) == [1, 2, 3, 4]
+    assert files[4].parent.name == "compact-mid" and files[1].parent.name == "compact"
+    assert files[4].name == "swint-charm-q4.safetensors"

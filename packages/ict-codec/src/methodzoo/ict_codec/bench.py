@@ -46,6 +46,7 @@ PROFILES = Profiles(
 RELEASE_KINDS = ("ict", "aict")  # shipped, trained by the same recipe: AICT vs ICT at equal training
 # The smaller equal-budget set (not shipped), slowest first (they train in parallel).
 COMPARED_KINDS = ("aict", "ict", "swint-charm", "conv-charm")
+PEER_CURVE = "swint-charm (release recipe)"  # the full profile only: trained as the shipped ICT, not shipped
 TIMING_SIZE = (512, 768)  # Kodak's size
 JPEG_QUALITIES = (1, 3, 5, 8, 12, 20, 30, 50, 75)
 WEBP_QUALITIES = (0, 3, 5, 10, 20, 30, 50, 75, 90)
@@ -78,8 +79,9 @@ def _pillow_curve(images: list[tuple[str, np.ndarray]], fmt: str, qualities: tup
             Image.fromarray(image).save(buffer, format=fmt, quality=q)
             decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
             bpps.append(8 * buffer.tell() / (image.shape[0] * image.shape[1]))
-            a = torch.from_numpy(image).permute(2, 0, 1)[None].float()
-            b = torch.from_numpy(decoded.copy()).permute(2, 0, 1)[None].float()
+            # float32 copies: a photo may be a read-only array (torch warns on those)
+            a = torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None]
+            b = torch.from_numpy(decoded.astype(np.float32)).permute(2, 0, 1)[None]
             psnrs.append(float(psnr(a, b)[0]))
         points.append({"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
     return points
@@ -90,7 +92,7 @@ def pillow_peers(images: list[tuple[str, np.ndarray]]) -> dict[str, list[dict[st
     return {"jpeg": _pillow_curve(images, "JPEG", JPEG_QUALITIES), "webp": _pillow_curve(images, "WEBP", WEBP_QUALITIES)}
 
 
-def _bd_rate(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tuple[float | None, float]:
+def bd_rate_between(anchor: list[dict[str, float]], test: list[dict[str, float]]) -> tuple[float | None, float]:
     """BD-rate (%) of ``test`` against ``anchor`` (``None`` when the curves share no quality range)
     and the width in dB of the quality range they share (the integration interval).
 
@@ -188,7 +190,7 @@ def _ict_codec(model: Any, images: list[tuple[str, np.ndarray]]) -> TimedCodec:
 def _shipped_weights() -> dict[str, dict[tuple[str, int], Path]]:
     from methodzoo.ict_codec.pretrained import available
 
-    return {"release": available(), "compare": {}}
+    return {"release": available(), "compare": {}, "peer": {}}
 
 
 def train_comparison_set(out_dir: Path, device: str = "cpu", kinds: tuple[str, ...] = COMPARED_KINDS, *,
@@ -218,9 +220,12 @@ def _train_comparison_kind(job: tuple[str, str, str, str | None]) -> list[tuple[
 
 def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, int], Path]]:
     """The full profile: the release recipe from scratch (what train_release.sh runs) and its export,
-    and the comparison set."""
+    SwinT-ChARM by the same recipe (``train_release.sh peer``), and the comparison set."""
     from methodzoo.ict_codec.release import (
+        PEER_KIND,
+        PEER_RUNS,
         RELEASE_RUNS,
+        peer_files,
         release_folder,
         train_release,
         training_photos,
@@ -236,7 +241,12 @@ def _retrained_weights(out_dir: Path, device: str) -> dict[str, dict[tuple[str, 
     export(trained, target)
     release = {(run.recipe.kind, q): target / weights_name(run.recipe.kind, q) for run in RELEASE_RUNS
                for q in run.ships}
-    return {"release": release, "compare": train_comparison_set(out_dir / "training" / "compare", device)}
+    peer_out = out_dir / "training" / "peer"
+    for run in PEER_RUNS:
+        train_release(release_folder(peer_out, run.recipe), run.recipe, photos, only=run.trains, device=device)
+    peer = {(PEER_KIND, q): path for q, path in peer_files(peer_out).items()}
+    return {"release": release, "compare": train_comparison_set(out_dir / "training" / "compare", device),
+            "peer": peer}
 
 
 @dataclass
@@ -298,7 +308,7 @@ def comparison_metrics(compare: dict[str, list[dict[str, Any]]],
     metrics: dict[str, Any] = {}
 
     def bd(anchor: str, test: str, key: str) -> None:
-        value, overlap = (_bd_rate(compare[anchor], compare[test]) if compare.get(anchor) and compare.get(test)
+        value, overlap = (bd_rate_between(compare[anchor], compare[test]) if compare.get(anchor) and compare.get(test)
                           else (None, 0.0))
         metrics[f"bd_rate_{key}"] = value
         metrics[f"bd_overlap_db_{key}"] = overlap
@@ -308,9 +318,21 @@ def comparison_metrics(compare: dict[str, list[dict[str, Any]]],
     bd("ict", "aict", "aict_vs_ict_small_budget")
     for name, anchor in peers.items():
         swint = compare.get("swint-charm")
-        metrics[f"bd_rate_swint_charm_vs_{name}"] = _bd_rate(anchor, swint)[0] if swint else None
+        metrics[f"bd_rate_swint_charm_vs_{name}"] = bd_rate_between(anchor, swint)[0] if swint else None
     bd_swint = metrics["bd_rate_ict_vs_swint_charm"]
     metrics["ict_beats_swint_charm"] = None if bd_swint is None else bool(bd_swint < 0)
+    return metrics
+
+
+def release_peer_metrics(release: dict[str, list[dict[str, Any]]],
+                         peer: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """BD-rates (and shared range in dB) of ICT and AICT of the release against SwinT-ChARM trained by the
+    same processes (:data:`~methodzoo.ict_codec.release.PEER_RUNS`); ``None`` where a curve is missing."""
+    metrics: dict[str, Any] = {"swint_charm_release_measured": bool(peer)}
+    for kind in RELEASE_KINDS:
+        value, overlap = bd_rate_between(peer, release[kind]) if peer and release.get(kind) else (None, 0.0)
+        metrics[f"bd_rate_{kind}_vs_swint_charm_release"] = value
+        metrics[f"bd_overlap_db_{kind}_vs_swint_charm_release"] = overlap
     return metrics
 
 
@@ -336,6 +358,9 @@ def run(ctx: BenchContext) -> BenchResult:
         if files:
             # MS-SSIM only for the shipped models: it is a fifth of the evaluation time.
             curves[f"{kind} (equal budget)"] = evaluate_curve(files, test_images, kind, with_ms_ssim=False)
+    peer_weights = {q: p for (_, q), p in weights["peer"].items()}
+    if peer_weights:
+        curves[PEER_CURVE] = evaluate_curve(peer_weights, test_images, "swint-charm", with_ms_ssim=False)
     points = {name: curve.points for name, curve in curves.items()}
     peers = pillow_peers(test_images)
 
@@ -356,15 +381,16 @@ def run(ctx: BenchContext) -> BenchResult:
     metrics: dict[str, Any] = {}
     ict = points["ict"]
     for name, anchor in peers.items():
-        value, overlap = _bd_rate(anchor, ict)
+        value, overlap = bd_rate_between(anchor, ict)
         metrics[f"bd_rate_ict_vs_{name}"] = value
         metrics[f"bd_overlap_db_ict_vs_{name}"] = overlap
     # AICT against ICT: the shipped models, trained by the same recipe (data, λ, steps; RELEASE_RUNS).
-    value, overlap = _bd_rate(ict, points["aict"]) if "aict" in points else (None, 0.0)
+    value, overlap = bd_rate_between(ict, points["aict"]) if "aict" in points else (None, 0.0)
     metrics["bd_rate_aict_vs_ict"] = value
     metrics["bd_overlap_db_aict_vs_ict"] = overlap
     compare = {kind: points[f"{kind} (equal budget)"] for kind in COMPARED_KINDS if f"{kind} (equal budget)" in points}
     metrics.update(comparison_metrics(compare, peers))
+    metrics.update(release_peer_metrics(points, points.get(PEER_CURVE)))
     metrics["psnr_at_0_5_bpp_ict"] = _psnr_at(ict, 0.5)
     metrics["psnr_at_0_5_bpp_aict"] = _psnr_at(points["aict"], 0.5) if "aict" in points else None
     metrics["psnr_at_0_5_bpp_jpeg"] = _psnr_at(peers["jpeg"], 0.5)
@@ -397,8 +423,8 @@ def run(ctx: BenchContext) -> BenchResult:
 
     # ----- plot ------------------------------------------------------------------------------
     plt = pyplot()
-    shipped = [n for n in points if n in RELEASE_KINDS]
-    others = [n for n in points if n not in RELEASE_KINDS]
+    shipped = [n for n in points if n in RELEASE_KINDS or n == PEER_CURVE]
+    others = [n for n in points if n not in shipped]
     panels = [(shipped, "shipped ICT and AICT vs JPEG / WebP")]
     if others:
         panels.append((others, "equal-budget comparison set"))
@@ -422,7 +448,8 @@ def run(ctx: BenchContext) -> BenchResult:
                 p["decode_ms"], p["params"], p.get("scale_factor_mean")] for name, pts in points.items() for p in pts]
     peer_rows = [[name.upper(), p["quality"], p["bpp"], p["psnr"]] for name, pts in peers.items() for p in pts]
     notes = [
-        ("Weights retrained from scratch by the release recipe (train_release.sh) and the comparison set trained."
+        ("Weights retrained from scratch by the release recipe (train_release.sh), SwinT-ChARM by the same "
+         "recipe (train_release.sh peer) and the comparison set trained."
          if profile.retrain else
          "Weights: the ones shipped in the package (weights/), no training in this run. The equal-budget "
          "comparison set (SwinT-ChARM, Conv-ChARM) is not shipped: the full profile trains it, and "
@@ -475,6 +502,9 @@ def verdicts(metrics: dict[str, Any]) -> list[Verdict]:
         _bd_verdict(metrics, "ict_vs_swint_charm", "ICT beats a same-size SwinT-ChARM trained with the same budget"),
         _bd_verdict(metrics, "aict_vs_ict", "AICT beats ICT trained by the same recipe (paper: -0.5 % avg)"),
     ]
+    if metrics.get("swint_charm_release_measured"):  # the full profile trains it; the quick one has no such weights
+        out.append(_bd_verdict(metrics, "ict_vs_swint_charm_release",
+                               "ICT beats SwinT-ChARM trained by the same release recipe"))
     ratio = metrics.get("decode_ratio_ict_over_compressai")
     out.append(Verdict("decoding at 512x768 is no slower than CompressAI's mbt2018-mean of similar size",
                        held=None if ratio is None else ratio <= 1.0, target="decode time ICT / CompressAI <= 1",

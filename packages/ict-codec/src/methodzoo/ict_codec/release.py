@@ -151,6 +151,14 @@ RELEASE_RUNS: tuple[ReleaseRun, ...] = (
 )
 
 
+# The target's named peer trained by exactly the shipped ICT's processes (same recipe, seeds, data and
+# steps; not shipped): the comparison at the release's own training budget (``train_release.sh peer``).
+PEER_KIND = "swint-charm"
+PEER_RUNS: tuple[ReleaseRun, ...] = tuple(
+    ReleaseRun(run.recipe.replace(kind=PEER_KIND), trains=run.trains, ships=())
+    for run in RELEASE_RUNS if run.recipe.kind == "ict")
+
+
 def release_folder(out: str | Path, recipe: ReleaseRecipe) -> Path:
     """Where a release run of ``recipe`` writes: one folder per preset (their qualities' files share names)."""
     return Path(out) / recipe.preset
@@ -160,6 +168,11 @@ def shipped_files(out: str | Path) -> dict[str, Path]:
     """``{package file name: trained file}`` of the release trained into ``out`` (by ``train_release.sh``)."""
     return {weights_name(run.recipe.kind, q): release_folder(out, run.recipe) / weights_name(run.recipe.kind, q)
             for run in RELEASE_RUNS for q in run.ships}
+
+
+def peer_files(out: str | Path) -> dict[int, Path]:
+    """``{quality: trained file}`` of the peer trained into ``out`` by :data:`PEER_RUNS` (``train_release.sh peer``)."""
+    return {q: release_folder(out, run.recipe) / weights_name(PEER_KIND, q) for run in PEER_RUNS for q in run.trains}
 
 
 def compare_recipe(kind: str) -> ReleaseRecipe:
@@ -286,13 +299,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--release-run", type=int, default=None, choices=range(len(RELEASE_RUNS)),
                         help="run this process of the shipped release (RELEASE_RUNS; other recipe flags ignored; "
                              "writes into OUT/<preset>/)")
+    parser.add_argument("--peer-run", type=int, default=None, choices=range(len(PEER_RUNS)),
+                        help=f"run this process of the peer ({PEER_KIND}) trained by the release recipe (PEER_RUNS; "
+                             "not shipped; other recipe flags ignored; writes into OUT/<preset>/)")
     ReleaseRecipe.add_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = ReleaseRecipe.from_args(args)
     out = Path(args.out)
-    if args.release_run is not None:
-        run = RELEASE_RUNS[args.release_run]
+    if args.release_run is not None and args.peer_run is not None:
+        parser.error("pass --release-run or --peer-run, not both")
+    if args.release_run is not None or args.peer_run is not None:
+        run = RELEASE_RUNS[args.release_run] if args.release_run is not None else PEER_RUNS[args.peer_run]
         recipe, args.only, out = run.recipe, list(run.trains), release_folder(out, run.recipe)
     named = training_photos(args.opencv_doc)
     _log("photos: " + ", ".join(name for name, _ in named))
