@@ -24,14 +24,16 @@ from methodzoo.ict_codec import (
     decompress,
     decompress_file,
     decompress_tensor,
+    evaluate,
     load_model,
     load_pretrained,
     reconstruct,
     save_compact_model,
     save_model,
 )
-from methodzoo.ict_codec.bitstream import HEADER_SIZE
+from methodzoo.ict_codec.bitstream import HEADER_SIZE, peek
 from methodzoo.shared.cli import main
+from methodzoo.shared.errors import UserError
 
 
 def _reseal(data: bytearray) -> bytes:
@@ -136,6 +138,22 @@ def test_aict_round_trip_at_scale_factors_other_than_one(resize_mode: str, f: fl
         assert model.latent_size(256, 320, f) != model.latent_size(256, 320, 1.0)
 
 
+def test_a_scale_factor_the_model_cannot_code_is_refused_before_coding(test_crops: list[tuple[str, np.ndarray]]) -> None:
+    torch.manual_seed(0)
+    aict = build_model(CodecConfig.tiny("aict")).eval()
+    ict = build_model(CodecConfig.tiny("ict")).eval()
+    image = test_crops[0][1][:64, :64]
+    for f in (0.1, 5.0, float("nan"), float("inf")):  # the decoder would reject f outside [f_min, f_max]
+        with pytest.raises(UserError, match="scale_factor must be in"):
+            compress(aict, image, scale_factor=f)
+    with pytest.raises(UserError, match="a ict model has none"):
+        compress(ict, image, scale_factor=1.0)
+    with pytest.raises(UserError, match="scale_factor must be in"):
+        evaluate(aict, [("x", image)], scale_factor=0.0)
+    rows = evaluate(aict, [("x", image)], scale_factor=1.25, with_ms_ssim=False)
+    assert rows[0]["exact"] and rows[0]["scale_factor"] == pytest.approx(1.25)
+
+
 def test_shipped_weights_cover_four_qualities_with_rising_rate(test_crops: list[tuple[str, np.ndarray]]) -> None:
     qualities = sorted(q for kind, q in available() if kind == "ict")
     assert qualities == [1, 2, 3, 4]
@@ -170,6 +188,13 @@ def test_cli_uses_shipped_weights_by_default_and_finds_them_again(tmp_path: Path
     aict = load_pretrained(2, "aict")
     assert np.array_equal(np.asarray(Image.open(tmp_path / "d.png")),
                           decompress(aict, (tmp_path / "d.mzic").read_bytes()))
+    # An encoder-chosen f travels in the stream; ICT has no f to choose.
+    assert main(["ict-codec", "compress", str(tmp_path / "in.png"), str(tmp_path / "e.mzic"), "--kind", "aict",
+                 "--quality", "2", "--scale-factor", "1"]) == 0
+    assert peek((tmp_path / "e.mzic").read_bytes()).scale_factor == 1.0
+    assert peek((tmp_path / "d.mzic").read_bytes()).scale_factor != 1.0
+    assert main(["ict-codec", "compress", str(tmp_path / "in.png"), str(tmp_path / "f.mzic"),
+                 "--scale-factor", "1"]) == 2
 
 
 @pytest.mark.slow

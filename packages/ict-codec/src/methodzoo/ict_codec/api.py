@@ -7,6 +7,7 @@ multiple of 64 and the reconstruction is cropped back. ``compress`` writes the c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -60,10 +61,22 @@ def pad_image(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate").contiguous()
 
 
+def check_scale_factor(model: ChannelWiseCodec, scale_factor: float | None) -> None:
+    """Raise a :class:`UserError` unless ``scale_factor`` is ``None`` or an f this AICT can code (in [f_min, f_max])."""
+    if scale_factor is None:
+        return
+    if not isinstance(model, AICT):
+        raise UserError(f"scale_factor is AICT's scaling factor f; a {model.config.kind} model has none")
+    low, high = model.config.f_min, model.config.f_max
+    if not (math.isfinite(scale_factor) and low <= scale_factor <= high):
+        raise UserError(f"scale_factor must be in [{low}, {high}] (this model's f_min, f_max), got {scale_factor}")
+
+
 def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
                 scale_factor: float | None = None) -> dict[str, Any]:
     """The model's quantised reconstruction in eval mode (what ``decompress`` returns, as floats)
-    and the estimated bits ``−Σ log2 p`` of y and z."""
+    and the estimated bits ``−Σ log2 p`` of y and z. ``scale_factor``: AICT's f, instead of the predicted one."""
+    check_scale_factor(model, scale_factor)
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
@@ -77,7 +90,12 @@ def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
 
 
 def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_factor: float | None = None) -> bytes:
-    """Code an RGB image into a self-describing byte string (header + range-coded z and y)."""
+    """Code an RGB image into a self-describing byte string (header + range-coded z and y).
+
+    ``scale_factor``: AICT codes with this f (carried in the stream) instead of the one its
+    ResizeParamNet predicts; it must lie in the model's [f_min, f_max].
+    """
+    check_scale_factor(model, scale_factor)
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
@@ -222,11 +240,12 @@ def _float32_buffers(model: ChannelWiseCodec) -> set[str]:
 
 # ----- evaluation -----------------------------------------------------------------------------
 def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: bool = True,
-             with_ms_ssim: bool = True) -> list[dict[str, Any]]:
+             with_ms_ssim: bool = True, scale_factor: float | None = None) -> list[dict[str, Any]]:
     """Code every ``(name, image)`` for real and report actual/estimated bpp, PSNR, MS-SSIM, times.
 
     With ``check_exact`` the decoded image must equal the eval-mode reconstruction bit for bit.
-    MS-SSIM (5 scales, sides > 160 px only) is skipped with ``with_ms_ssim=False``.
+    MS-SSIM (5 scales, sides > 160 px only) is skipped with ``with_ms_ssim=False``. ``scale_factor``:
+    AICT codes with this f instead of the one its ResizeParamNet predicts (as :func:`compress`).
     """
     from methodzoo.shared.metrics import bits_per_pixel, ms_ssim, ms_ssim_db, psnr
 
@@ -234,9 +253,9 @@ def evaluate(model: ChannelWiseCodec, images: Sequence[Any], *, check_exact: boo
     for name, image in images:
         x = image_to_tensor(image)
         pixels = int(x.shape[-2] * x.shape[-1])
-        data, encode_s = timed_call(partial(compress, model, image))
+        data, encode_s = timed_call(partial(compress, model, image, scale_factor))
         x_dec, decode_s = timed_call(partial(decompress_tensor, model, data))
-        ref = reconstruct(model, image)
+        ref = reconstruct(model, image, scale_factor)
         exact = bool(torch.equal(ref["x_hat"].cpu(), x_dec.cpu()))
         if check_exact and not exact:
             raise RuntimeError(f"{name}: decoded image differs from the model's reconstruction")

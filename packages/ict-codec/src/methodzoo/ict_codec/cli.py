@@ -23,6 +23,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("output", help="bitstream file to write")
     _weights_argument(p)
     _quality_arguments(p)
+    p.add_argument("--scale-factor", type=float, default=None, metavar="F",
+                   help="AICT: code with this scaling factor f instead of the predicted one (1 = no warp)")
     add_common_arguments(p, seed=False, device=False)
     p.set_defaults(handler=_compress)
 
@@ -89,7 +91,7 @@ def _compress(args: argparse.Namespace) -> int:
 
     model = _load(args)
     image = load_image(args.input)
-    data, seconds = timed_call(partial(compress, model, image))
+    data, seconds = timed_call(partial(compress, model, image, args.scale_factor))
     atomic_write_bytes(args.output, data)
     h, w = image.shape[:2]
     result = {"input": args.input, "output": args.output, "bytes": len(data), "height": h, "width": w,

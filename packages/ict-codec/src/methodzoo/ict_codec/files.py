@@ -33,12 +33,13 @@ def _model(model: ChannelWiseCodec | None, weights: str | Path | None, quality: 
 
 def compress_file(path_in: str | Path, path_out: str | Path, quality: int | None = None, *,
                   weights: str | Path | None = None, model: ChannelWiseCodec | None = None,
-                  kind: str = "ict") -> dict[str, Any]:
+                  kind: str = "ict", scale_factor: float | None = None) -> dict[str, Any]:
     """Code the image file ``path_in`` into the bitstream file ``path_out``.
 
     The codec is ``model``, or the weights file ``weights``, or the shipped ``kind`` model at
-    ``quality`` (default :data:`~methodzoo.ict_codec.pretrained.DEFAULT_QUALITY`). Returns the
-    sizes: ``{"bytes", "height", "width", "bpp"}``.
+    ``quality`` (default :data:`~methodzoo.ict_codec.pretrained.DEFAULT_QUALITY`). ``scale_factor``:
+    AICT codes with this f instead of the predicted one (see :func:`~methodzoo.ict_codec.api.compress`).
+    Returns the sizes: ``{"bytes", "height", "width", "bpp"}``.
     """
     from methodzoo.ict_codec.api import compress
     from methodzoo.shared.data import load_image
@@ -46,7 +47,7 @@ def compress_file(path_in: str | Path, path_out: str | Path, quality: int | None
 
     codec = _model(model, weights, quality, kind)
     image = load_image(path_in)
-    data = compress(codec, image)
+    data = compress(codec, image, scale_factor)
     atomic_write_bytes(path_out, data)
     h, w = image.shape[:2]
     return {"bytes": len(data), "height": int(h), "width": int(w), "bpp": 8 * len(data) / (h * w)}
