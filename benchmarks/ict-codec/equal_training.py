@@ -27,6 +27,7 @@ def main() -> int:
         evaluate_curve,
         held_out_images,
         pillow_peers,
+        plot_rd,
         train_comparison_set,
     )
     from methodzoo.ict_codec.release import compare_recipe, describe
@@ -60,16 +61,7 @@ def main() -> int:
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.4))
-    for kind, points in curves.items():
-        ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], "o-", label=kind)
-    for name, points in peers.items():
-        ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], "s--", alpha=0.6, label=name.upper())
-    ax.set_xlim(0, 1.4 * max(p["bpp"] for points in curves.values() for p in points))
-    ax.set_xlabel("bits per pixel (actual, header included)")
-    ax.set_ylabel("PSNR (dB)")
-    ax.set_title("equal training budget (compare_recipe)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    plot_rd(ax, curves, peers, "equal training budget (compare_recipe)")
     save_figure(fig, args.out.with_suffix(".png"))
     print(json.dumps(metrics, indent=2))
     return 0

@@ -28,6 +28,7 @@ def main() -> int:
         evaluate_curve,
         held_out_images,
         pillow_peers,
+        plot_rd,
         release_peer_metrics,
     )
     from methodzoo.ict_codec.release import (
@@ -75,16 +76,7 @@ def main() -> int:
         report["sets"][name] = {"images": [n for n, _ in images], "metrics": metrics, "curves": curves,
                                 "pillow": pillow}
         print(name, json.dumps({k: v for k, v in metrics.items() if k != "params"}), flush=True)
-        for kind, points in curves.items():
-            ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], "o-", label=kind)
-        for peer_name, points in pillow.items():
-            ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], "s--", alpha=0.5, label=peer_name.upper())
-        ax.set_xlim(0, 1.3 * max(p["bpp"] for points in curves.values() for p in points))
-        ax.set_xlabel("bits per pixel (actual, header included)")
-        ax.set_ylabel("PSNR (dB)")
-        ax.set_title(f"release recipe, held-out {name}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        plot_rd(ax, curves, pillow, f"release recipe, held-out {name}")
     report["seconds"] = time.time() - started
     atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     save_figure(fig, args.out.with_suffix(".png"))

@@ -205,3 +205,17 @@ def test_peer_runs_train_swint_charm_exactly_as_the_shipped_ict() -> None:
     assert sorted(files) == [1, 2, 3, 4]
     assert files[4].parent.name == "compact-mid" and files[1].parent.name == "compact"
     assert files[4].name == "swint-charm-q4.safetensors"
+
+
+def test_plot_rd_draws_every_curve_and_fits_the_learned_ones() -> None:
+    from methodzoo.ict_codec.bench import plot_rd
+    from methodzoo.shared.plotting import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    curves = {"ict": [{"bpp": 0.2, "psnr": 25.0}, {"bpp": 0.5, "psnr": 28.0}], "aict": [{"bpp": 0.3, "psnr": 26.0}]}
+    plot_rd(ax, curves, {"jpeg": [{"bpp": 2.0, "psnr": 35.0}]}, "title")
+    assert [line.get_label() for line in ax.get_lines()] == ["ict", "aict", "JPEG"]
+    assert ax.get_xlim() == pytest.approx((0.0, 0.7))  # 1.4 × the learned curves' largest rate
+    assert ax.get_title() == "title"
+    plt.close(fig)

@@ -324,6 +324,21 @@ def comparison_metrics(compare: dict[str, list[dict[str, Any]]],
     return metrics
 
 
+def plot_rd(ax: Any, curves: dict[str, list[dict[str, Any]]], peers: dict[str, list[dict[str, float]]],
+            title: str) -> None:
+    """Draw learned codecs' curves (solid, labelled by their keys) and Pillow peers' (dashed) on ``ax``."""
+    for name, points in curves.items():
+        ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], "o-", label=name)
+    for name, points in peers.items():
+        ax.plot([p["bpp"] for p in points], [p["psnr"] for p in points], "s--", alpha=0.6, label=name.upper())
+    ax.set_xlim(0, 1.4 * max(p["bpp"] for points in curves.values() for p in points))
+    ax.set_xlabel("bits per pixel (actual, header included)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def release_peer_metrics(release: dict[str, list[dict[str, Any]]],
                          peer: list[dict[str, Any]] | None) -> dict[str, Any]:
     """BD-rates (and shared range in dB) of ICT and AICT of the release against SwinT-ChARM trained by the
@@ -430,18 +445,7 @@ def run(ctx: BenchContext) -> BenchResult:
         panels.append((others, "equal-budget comparison set"))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
     for ax, (names, title) in zip(axes[0], panels, strict=True):
-        for name in names:
-            ax.plot([p["bpp"] for p in points[name]], [p["psnr"] for p in points[name]], "o-",
-                    label=f"{name.upper()} (shipped)" if name in RELEASE_KINDS else name)
-        for name, peer in peers.items():
-            ax.plot([p["bpp"] for p in peer], [p["psnr"] for p in peer], "s--", label=name.upper(), alpha=0.6)
-        top = max(p["bpp"] for n in names for p in points[n]) * 1.4
-        ax.set_xlim(0, top)
-        ax.set_xlabel("bits per pixel (actual, header included)")
-        ax.set_ylabel("PSNR (dB)")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        plot_rd(ax, {f"{n.upper()} (shipped)" if n in RELEASE_KINDS else n: points[n] for n in names}, peers, title)
     plot = save_figure(fig, Path(ctx.out_dir) / "rd_curves.png")
 
     rd_rows = [[name, p["quality"], p["bpp"], p["bpp_estimated"], p["psnr"], p.get("ms_ssim_db"), p["encode_ms"],
