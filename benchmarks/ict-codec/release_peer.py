@@ -6,9 +6,9 @@
 RELEASE_OUT is ``train_release.sh release``'s output folder and PEER_OUT ``train_release.sh peer``'s
 (:data:`~methodzoo.ict_codec.release.PEER_RUNS`), all float32 as trained. Every model is coded for real
 on the held-out photos, whole and as the quick benchmark's centre 256 px crops; BD-rates on the
-non-dominated points (PCHIP) with the shared PSNR range. Writes ``results/release_peer.json`` and
-``results/release_peer.png``. The peer is not shipped, so ``bench --profile quick`` cannot score it;
-``--profile full`` trains and scores it alongside the release.
+non-dominated points (PCHIP) with the shared PSNR range, also against JPEG and WebP. Writes
+``results/release_peer.json`` and ``results/release_peer.png``. The peer is not shipped, so
+``bench --profile quick`` cannot score it; ``--profile full`` trains and scores it alongside the release.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ def main() -> int:
         metrics = release_peer_metrics(curves, curves[PEER_KIND])
         value, overlap = bd_rate_between(curves["ict"], curves["aict"])
         metrics["bd_rate_aict_vs_ict"], metrics["bd_overlap_db_aict_vs_ict"] = value, overlap
+        for kind in (*RELEASE_KINDS, PEER_KIND):  # the release's own claims, on this set
+            for peer_name, points in pillow.items():
+                key = f"{kind.replace('-', '_')}_vs_{peer_name}"
+                metrics[f"bd_rate_{key}"], metrics[f"bd_overlap_db_{key}"] = bd_rate_between(points, curves[kind])
         metrics["params"] = {kind: {str(p["quality"]): p["params"] for p in points} for kind, points in curves.items()}
         report["sets"][name] = {"images": [n for n, _ in images], "metrics": metrics, "curves": curves,
                                 "pillow": pillow}
