@@ -61,7 +61,7 @@ def pad_image(x: torch.Tensor, multiple: int = 64) -> torch.Tensor:
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate").contiguous()
 
 
-def check_scale_factor(model: ChannelWiseCodec, scale_factor: float | None) -> None:
+def _check_scale_factor(model: ChannelWiseCodec, scale_factor: float | None) -> None:
     """Raise a :class:`UserError` unless ``scale_factor`` is ``None`` or an f this AICT can code (in [f_min, f_max])."""
     if scale_factor is None:
         return
@@ -76,7 +76,7 @@ def reconstruct(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor,
                 scale_factor: float | None = None) -> dict[str, Any]:
     """The model's quantised reconstruction in eval mode (what ``decompress`` returns, as floats)
     and the estimated bits ``−Σ log2 p`` of y and z. ``scale_factor``: AICT's f, instead of the predicted one."""
-    check_scale_factor(model, scale_factor)
+    _check_scale_factor(model, scale_factor)
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
@@ -95,7 +95,7 @@ def compress(model: ChannelWiseCodec, image: np.ndarray | torch.Tensor, scale_fa
     ``scale_factor``: AICT codes with this f (carried in the stream) instead of the one its
     ResizeParamNet predicts; it must lie in the model's [f_min, f_max].
     """
-    check_scale_factor(model, scale_factor)
+    _check_scale_factor(model, scale_factor)
     device = next(model.parameters()).device
     x = image_to_tensor(image, device)
     h, w = x.shape[-2:]
