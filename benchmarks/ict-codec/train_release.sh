@@ -16,7 +16,7 @@ shift 2
 runs=("$@")
 opencv=${OPENCV_DOC:-/usr/share/doc/opencv-doc/examples/data}
 threads=${THREADS:-1}
-run() { uv run --frozen python -m methodzoo.ict_codec.release --out "$out" --opencv-doc "$opencv" --threads "$threads" "$@"; }
+run() { uv run --frozen methodzoo ict-codec release --out "$out" --opencv-doc "$opencv" --threads "$threads" "$@"; }
 case "$what" in
   release) table=RELEASE_RUNS flag=--release-run ;;
   peer) table=PEER_RUNS flag=--peer-run ;;

@@ -219,3 +219,19 @@ def test_plot_rd_draws_every_curve_and_fits_the_learned_ones() -> None:
     assert ax.get_xlim() == pytest.approx((0.0, 0.7))  # 1.4 × the learned curves' largest rate
     assert ax.get_title() == "title"
     plt.close(fig)
+
+
+def test_release_cli_trains_a_recipe_and_refuses_two_runs_at_once(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from methodzoo.shared.cli import main
+
+    assert main(["ict-codec", "release", "--out", str(tmp_path / "r"), "--release-run", "0", "--peer-run", "0"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["ict-codec", "release", "--out", str(tmp_path / "r"), "--preset", "tiny", "--lambdas", "0.01", "0.1",
+                 "--base-steps", "1", "--finetune-steps", "1", "--batch-size", "1", "--patch-size", "64",
+                 "--scratch", "--opencv-doc", str(tmp_path / "none")]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [Path(p).name for p in printed["weights"]] == ["ict-q1.safetensors", "ict-q2.safetensors"]
+    assert all(Path(p).is_file() for p in printed["weights"])

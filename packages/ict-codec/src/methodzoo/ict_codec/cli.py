@@ -12,7 +12,8 @@ from methodzoo.shared.errors import UserError
 
 
 def register(subparsers: Any) -> None:
-    from methodzoo.ict_codec.config import KINDS, TrainConfig
+    from methodzoo.ict_codec.config import KINDS, PRESETS, TrainConfig
+    from methodzoo.ict_codec.release import add_release_arguments, run_release
 
     parser = subparsers.add_parser("ict-codec", help="ICT/AICT learned image codec (Ghorbel et al. 2023)")
     sub = parser.add_subparsers(dest="ict_command", metavar="COMMAND")
@@ -47,12 +48,17 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("train", help="train a codec on random crops of photos (offline photos by default)")
     p.add_argument("--out", required=True, help="folder for model.safetensors and checkpoints/")
     p.add_argument("--kind", choices=list(KINDS), default="ict")
-    p.add_argument("--preset", choices=["tiny", "compact", "small", "paper"], default="small", help="model size")
+    p.add_argument("--preset", choices=list(PRESETS), default="small", help="model size")
     p.add_argument("--data", default=None, help="folder of training images (default: offline photos)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     add_common_arguments(p)  # TrainConfig.from_args reads --seed back
     TrainConfig.add_arguments(p, exclude=("seed",))
     p.set_defaults(handler=_train)
+
+    p = sub.add_parser("release", help="train the shipped weights' recipe, or one of its processes "
+                                       "(--release-run; --peer-run: SwinT-ChARM by the same recipe)")
+    add_release_arguments(p)
+    p.set_defaults(handler=run_release)
 
 
 def _weights_argument(parser: argparse.ArgumentParser, decode: bool = False) -> None:

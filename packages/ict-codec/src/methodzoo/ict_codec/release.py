@@ -1,6 +1,6 @@
 """The recipe that trains the shipped weights: one model kind at several λ, chained.
 
-``python -m methodzoo.ict_codec.release --out DIR`` trains the highest λ from scratch, then fine-tunes
+``methodzoo ict-codec release --out DIR`` trains the highest λ from scratch, then fine-tunes
 each lower λ from the next higher one's weights (a documented deviation: the paper trains every λ
 from scratch for 2M steps). ``--scratch`` starts further chains from scratch at the qualities it
 names, and ``--only`` trains a subset of the stages, so independent chains can run in parallel
@@ -18,6 +18,7 @@ photos the benchmark evaluates on.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -286,11 +287,8 @@ def _stage_start(out: Path, recipe: ReleaseRecipe, stage: Stage, device: str) ->
     return load_model(source, device).train()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m methodzoo.ict_codec.release --out DIR [--kind ict] [--preset small] [--threads 1] ...``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def add_release_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a release run (``methodzoo ict-codec release``, ``python -m methodzoo.ict_codec.release``)."""
     parser.add_argument("--out", required=True)
     parser.add_argument("--opencv-doc", default=None, help=f"opencv-doc examples folder (default {OPENCV_DOC_FOLDER})")
     parser.add_argument("--threads", type=int, default=1)
@@ -303,12 +301,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run this process of the peer ({PEER_KIND}) trained by the release recipe (PEER_RUNS; "
                              "not shipped; other recipe flags ignored; writes into OUT/<preset>/)")
     ReleaseRecipe.add_arguments(parser)
-    args = parser.parse_args(argv)
+
+
+def run_release(args: argparse.Namespace) -> int:
+    """Train what the options of :func:`add_release_arguments` ask; print the weights files as JSON."""
     torch.set_num_threads(args.threads)
     recipe = ReleaseRecipe.from_args(args)
     out = Path(args.out)
     if args.release_run is not None and args.peer_run is not None:
-        parser.error("pass --release-run or --peer-run, not both")
+        raise UserError("pass --release-run or --peer-run, not both")
     if args.release_run is not None or args.peer_run is not None:
         run = RELEASE_RUNS[args.release_run] if args.release_run is not None else PEER_RUNS[args.peer_run]
         recipe, args.only, out = run.recipe, list(run.trains), release_folder(out, run.recipe)
@@ -317,6 +318,16 @@ def main(argv: list[str] | None = None) -> int:
     files = train_release(out, recipe, [image for _, image in named], only=args.only, device=args.device)
     print(json.dumps({"weights": [str(f) for f in files]}))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m methodzoo.ict_codec.release --out DIR ...`` (the same as ``methodzoo ict-codec release``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    add_release_arguments(parser)
+    try:
+        return run_release(parser.parse_args(argv))
+    except UserError as error:
+        parser.error(str(error))
 
 
 def describe(recipe: ReleaseRecipe) -> dict[str, Any]:
