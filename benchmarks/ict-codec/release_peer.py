@@ -34,11 +34,9 @@ def main() -> int:
     from methodzoo.ict_codec.release import (
         PEER_KIND,
         PEER_RUNS,
-        RELEASE_RUNS,
         describe,
         peer_files,
-        release_folder,
-        weights_name,
+        release_files,
     )
     from methodzoo.shared.errors import UserError
     from methodzoo.shared.io import atomic_write_text
@@ -50,8 +48,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "release_peer.json")
     args = parser.parse_args()
 
-    files = {kind: {q: release_folder(args.release, run.recipe) / weights_name(kind, q)
-                    for run in RELEASE_RUNS if run.recipe.kind == kind for q in run.ships} for kind in RELEASE_KINDS}
+    files = release_files(args.release)
     files[PEER_KIND] = peer_files(args.peer)
     missing = [str(path) for by_quality in files.values() for path in by_quality.values() if not path.is_file()]
     if missing:
@@ -60,7 +57,7 @@ def main() -> int:
     started = time.time()
     report: dict = {
         "command": "uv run --frozen python benchmarks/ict-codec/release_peer.py RELEASE_OUT PEER_OUT",
-        "peer_recipes": [describe(run.recipe) for run in PEER_RUNS], "sets": {},
+        "peer_recipes": [describe(run.recipe, run.trains) for run in PEER_RUNS], "sets": {},
     }
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))

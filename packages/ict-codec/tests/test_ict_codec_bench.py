@@ -173,7 +173,7 @@ def test_release_peer_metrics_compare_both_shipped_kinds_with_the_peer_and_only_
 
 
 def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_order() -> None:
-    from methodzoo.ict_codec.release import RELEASE_RUNS, shipped_files
+    from methodzoo.ict_codec.release import RELEASE_RUNS, release_files, shipped_files
 
     shipped: dict[str, list[int]] = {}
     for run in RELEASE_RUNS:
@@ -190,6 +190,20 @@ def test_release_runs_ship_every_quality_of_ict_and_aict_once_in_dependency_orde
     assert {kind: sorted(q) for kind, q in shipped.items()} == {"ict": [1, 2, 3, 4], "aict": [1, 2, 3, 4]}
     files = shipped_files("OUT")
     assert len(files) == 8 and len(set(files.values())) == 8  # presets get their own folders
+    by_kind = release_files("OUT")
+    assert {kind: sorted(by_quality) for kind, by_quality in by_kind.items()} == {"ict": [1, 2, 3, 4],
+                                                                                 "aict": [1, 2, 3, 4]}
+    assert {path.name: path for q in by_kind.values() for path in q.values()} == files
+
+
+def test_describe_lists_only_the_stages_of_the_qualities_a_run_trains() -> None:
+    from methodzoo.ict_codec.release import RELEASE_RUNS, describe
+
+    high = next(run for run in RELEASE_RUNS if 4 in run.trains)
+    stages = describe(high.recipe, high.trains)["stages"]
+    assert {s["quality"] for s in stages} == set(high.trains)
+    assert [s["pass"] for s in stages if s["quality"] == 4] == list(range(1, len(high.recipe.continue_steps) + 2))
+    assert len(describe(high.recipe)["stages"]) > len(stages)  # the whole recipe also has its low chain
 
 
 def test_peer_runs_train_swint_charm_exactly_as_the_shipped_ict() -> None:

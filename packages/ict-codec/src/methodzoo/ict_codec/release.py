@@ -22,7 +22,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -140,8 +140,9 @@ class ReleaseRun(NamedTuple):
 # chain uses seed 1: with seed 0 its q2 stage collapsed to a constant grey output within 400 steps
 # (bpp 0.1, PSNR 11 dB; the log is kept in the benchmark's results). The high chain uses wider
 # middle stages (compact-mid): at compact's widths quality 4 added rate over quality 3 but no PSNR.
-# Its quality 4 gets two further passes: the first pass alone left the top quality near 27.8 dB.
-HIGH_CHAIN_CONTINUE_STEPS = (10800, 3600)
+# Its quality 4 gets three further passes: the first pass alone left the top quality near 27.8 dB,
+# and each further pass still added PSNR (benchmarks/ict-codec/results/passes.json).
+HIGH_CHAIN_CONTINUE_STEPS = (10800, 3600, 10800)
 RELEASE_RUNS: tuple[ReleaseRun, ...] = (
     ReleaseRun(ReleaseRecipe(kind="ict"), trains=(2, 1), ships=(2, 1)),
     ReleaseRun(ReleaseRecipe(kind="ict", preset="compact-mid", continue_steps=HIGH_CHAIN_CONTINUE_STEPS),
@@ -165,10 +166,18 @@ def release_folder(out: str | Path, recipe: ReleaseRecipe) -> Path:
     return Path(out) / recipe.preset
 
 
+def release_files(out: str | Path) -> dict[str, dict[int, Path]]:
+    """``{kind: {quality: trained file}}`` of the shipped models trained into ``out`` (by ``train_release.sh``)."""
+    files: dict[str, dict[int, Path]] = {}
+    for run in RELEASE_RUNS:
+        by_quality = files.setdefault(run.recipe.kind, {})
+        by_quality.update({q: release_folder(out, run.recipe) / weights_name(run.recipe.kind, q) for q in run.ships})
+    return files
+
+
 def shipped_files(out: str | Path) -> dict[str, Path]:
     """``{package file name: trained file}`` of the release trained into ``out`` (by ``train_release.sh``)."""
-    return {weights_name(run.recipe.kind, q): release_folder(out, run.recipe) / weights_name(run.recipe.kind, q)
-            for run in RELEASE_RUNS for q in run.ships}
+    return {path.name: path for by_quality in release_files(out).values() for path in by_quality.values()}
 
 
 def peer_files(out: str | Path) -> dict[int, Path]:
@@ -330,11 +339,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
 
 
-def describe(recipe: ReleaseRecipe) -> dict[str, Any]:
-    """The recipe as the model card states it."""
+def describe(recipe: ReleaseRecipe, qualities: Iterable[int] | None = None) -> dict[str, Any]:
+    """The recipe as the model card states it: its stages, or only those of ``qualities`` (a run's ``trains``)."""
+    wanted = None if qualities is None else set(qualities)
     return {"kind": recipe.kind, "preset": recipe.preset, "stages": [
         {"quality": s.quality, "lmbda": s.lmbda, "steps": s.steps, "lr": s.lr, "from_scratch": s.from_scratch,
-         "pass": s.pass_number} for s in recipe.stages()]}
+         "pass": s.pass_number} for s in recipe.stages() if wanted is None or s.quality in wanted]}
 
 
 if __name__ == "__main__":
