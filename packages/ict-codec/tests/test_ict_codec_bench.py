@@ -135,6 +135,9 @@ def test_verdicts_are_undecided_without_a_shared_range_or_a_peer() -> None:
     assert decode.ratio == pytest.approx(1.2)
     assert verdicts({**metrics, "bd_overlap_db_ict_vs_jpeg": 3.5})[0].held is True
     assert verdicts({**metrics, "decode_ratio_ict_over_compressai": None})[-1].held is None
+    # The quick profile has no comparison set: its verdict says so instead of "no shared quality range".
+    unmeasured = verdicts({**metrics, "comparison_set_measured": False})[2]
+    assert unmeasured.held is None and "not measured" in unmeasured.measured
 
 
 def test_comparison_metrics_pair_the_right_curves() -> None:
@@ -143,6 +146,8 @@ def test_comparison_metrics_pair_the_right_curves() -> None:
     swint = [{"bpp": b, "psnr": q} for b, q in [(0.2, 20.0), (0.4, 24.0), (0.8, 28.0), (1.6, 32.0)]]
     ict = [{"bpp": p["bpp"] / 2, "psnr": p["psnr"]} for p in swint]  # half the rate at every quality
     metrics = comparison_metrics({"swint-charm": swint, "ict": ict}, {"jpeg": swint})
+    assert metrics["comparison_set_measured"] is True
+    assert comparison_metrics({}, {"jpeg": swint})["comparison_set_measured"] is False
     assert metrics["bd_rate_ict_vs_swint_charm"] == pytest.approx(-50.0, abs=1e-6)
     assert metrics["ict_beats_swint_charm"] is True
     assert metrics["bd_rate_swint_charm_vs_jpeg"] == pytest.approx(0.0, abs=1e-9)
