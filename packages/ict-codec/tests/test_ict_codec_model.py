@@ -141,3 +141,13 @@ def test_reconstruction_starts_near_mid_grey_unless_default_init_is_asked(kind: 
         default = build_model(CodecConfig.tiny(kind).replace(output_init_scale=1.0)).eval()(x)["x_hat"]
     assert abs(float(shrunk.mean()) - 127.5) < 20 and float(shrunk.std()) < 20
     assert float(default.std()) > 5 * float(shrunk.std())
+
+
+def test_every_named_preset_builds_and_an_unknown_name_is_refused() -> None:
+    from methodzoo.ict_codec.config import PRESETS
+
+    assert CodecConfig.preset("compact-mid", "aict") == CodecConfig.compact_mid("aict")
+    for name in PRESETS:
+        assert isinstance(CodecConfig.preset(name, "ict"), CodecConfig)
+    with pytest.raises(UserError, match="unknown preset 'huge'"):
+        CodecConfig.preset("huge")

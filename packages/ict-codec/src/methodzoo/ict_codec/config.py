@@ -218,10 +218,8 @@ class CodecConfig(Config):
     @classmethod
     def preset(cls, name: str, kind: Kind = "ict") -> CodecConfig:
         """The configuration of preset ``name`` (one of :data:`PRESETS`) for ``kind``."""
-        presets = {"paper": cls.paper, "small": cls.small, "compact": cls.compact, "compact-wide": cls.compact_wide,
-                   "compact-mid": cls.compact_mid, "tiny": cls.tiny}
-        check(name in presets, "unknown preset {!r}; valid: {}", name, ", ".join(presets))
-        return presets[name](kind)
+        check(name in PRESETS, "unknown preset {!r}; valid: {}", name, ", ".join(PRESETS))
+        return getattr(cls, name.replace("-", "_"))(kind)  # each preset is the classmethod of its name
 
 
 PRESETS: tuple[str, ...] = ("tiny", "compact", "compact-mid", "compact-wide", "small", "paper")
