@@ -1,10 +1,12 @@
-"""What each training pass of the release's quality 4 bought: the trained files scored on the held-out photos.
+"""What each training pass of the release bought: the trained files scored on the held-out photos.
 
     uv run --frozen python benchmarks/ict-codec/passes.py OUT [--out results/passes.json]
 
-OUT is ``train_release.sh``'s output folder: ``OUT/compact-mid/<kind>-q4-pass<k>.safetensors``
-(earlier passes) and ``<kind>-q4.safetensors`` (the last), float32 as trained. Each is coded for
-real on the held-out whole photos and on the quick benchmark's centre 256 px crops.
+OUT is ``train_release.sh``'s output folder. Every release run whose first quality is trained in
+several passes (quality 4 of compact-mid, quality 2 of compact) has its earlier passes as
+``OUT/<preset>/<kind>-q<N>-pass<k>.safetensors`` and the last as ``<kind>-q<N>.safetensors``, float32
+as trained. Each is coded for real on the held-out whole photos and on the quick benchmark's centre
+256 px crops.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ if [ ${#runs[@]} -eq 0 ]; then
   count=$(uv run --frozen python -c "from methodzoo.ict_codec.release import $table; print(len($table))")
   runs=($(seq 0 $((count - 1))))
 fi
-# Per kind (M = 128): compact q2 -> q1, q2 from scratch (7,200 steps), q1 fine-tuned from it
-# (1,800); compact-mid q4 -> q3, q4 from scratch (7,200) then four further passes (10,800,
+# Per kind (M = 128): compact q2 -> q1, q2 from scratch (7,200 steps) then one further pass
+# (10,800), q1 fine-tuned from it (1,800); compact-mid q4 -> q3, q4 from scratch (7,200) then four further passes (10,800,
 # 3,600, 10,800 and 10,800), q3 fine-tuned from it (1,800): two processes per kind (AICT's low chain with seed 1, see
 # methodzoo.ict_codec.release.RELEASE_RUNS), a thread each.
 mkdir -p "$out"
