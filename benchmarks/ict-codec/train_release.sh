@@ -27,9 +27,10 @@ if [ ${#runs[@]} -eq 0 ]; then
   runs=($(seq 0 $((count - 1))))
 fi
 # Per kind (M = 128): compact q2 -> q1, q2 from scratch (7,200 steps) then one further pass
-# (10,800), q1 fine-tuned from it (1,800); compact-mid q4 -> q3, q4 from scratch (7,200) then four further passes (10,800,
-# 3,600, 10,800 and 10,800), q3 fine-tuned from it (1,800): two processes per kind (AICT's low chain with seed 1, see
-# methodzoo.ict_codec.release.RELEASE_RUNS), a thread each.
+# (10,800), q1 fine-tuned from it (1,800); compact-mid q4 -> q3, q4 from scratch (7,200) then
+# four further passes (10,800, 3,600, 10,800 and 10,800), q3 fine-tuned from it (1,800): two
+# processes per kind (AICT's low chain with seed 1, see methodzoo.ict_codec.release.RELEASE_RUNS),
+# a thread each.
 mkdir -p "$out"
 pids=()
 for index in "${runs[@]}"; do
