@@ -129,3 +129,31 @@ def test_trainer_over_two_processes_equals_one_process_with_two_micro_batches(tm
         torch.testing.assert_close(two["loss"], one["loss"], rtol=1e-5, atol=1e-6)
         assert two["evaluations"]["rank_seen"] == [0.0, 0.0]  # every rank follows rank 0's evaluation
     assert (tmp_path / "two" / "rank0").is_dir() and not (tmp_path / "two" / "rank1").exists()
+
+
+TEARDOWN_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from methodzoo.shared.train import distributed_session
+
+    out = Path(sys.argv[1])
+    with distributed_session("cpu") as context:
+        if context.is_main:  # rank 0 still works (a last checkpoint) when rank 1 is done
+            time.sleep(1.0)
+            (out / "rank0-finished").write_text("")
+    # every process leaves the session only once rank 0 has finished its work
+    (out / f"rank{context.rank}-left").write_text(str((out / "rank0-finished").exists()))
+    """
+)
+
+
+def test_leaving_the_session_waits_for_every_process(tmp_path):
+    from methodzoo.shared.testing.torchrun import run_torchrun
+
+    script = tmp_path / "leave.py"
+    script.write_text(TEARDOWN_SCRIPT)
+    completed = run_torchrun([str(script), str(tmp_path)], processes=2, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert (tmp_path / "rank1-left").read_text() == "True"  # rank 1 waited for rank 0
+    assert (tmp_path / "rank0-left").read_text() == "True"
