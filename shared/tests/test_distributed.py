@@ -134,13 +134,16 @@ def test_trainer_over_two_processes_equals_one_process_with_two_micro_batches(tm
 TEARDOWN_SCRIPT = textwrap.dedent(
     """
     import sys, time
+    from datetime import timedelta
     from pathlib import Path
+    import torch.distributed as dist
     from methodzoo.shared.train import distributed_session
 
     out = Path(sys.argv[1])
     with distributed_session("cpu") as context:
+        dist.set_timeout(timedelta(seconds=1))  # the wait to leave must not be bound by it
         if context.is_main:  # rank 0 still works (a last checkpoint) when rank 1 is done
-            time.sleep(1.0)
+            time.sleep(3.0)
             (out / "rank0-finished").write_text("")
     # every process leaves the session only once rank 0 has finished its work
     (out / f"rank{context.rank}-left").write_text(str((out / "rank0-finished").exists()))

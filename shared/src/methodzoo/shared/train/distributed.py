@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -91,18 +92,24 @@ def barrier(context: DistributedContext) -> None:
         dist.barrier()
 
 
-def teardown_distributed(context: DistributedContext, *, wait_for_all: bool = True) -> None:
-    """Leave the process group, by default once every process has reached this point.
+# How long a process that has finished waits for the others before leaving the process group:
+# rank 0 alone may still evaluate or write a checkpoint, for longer than gloo's default timeout
+# (30 minutes) at full scale.
+LEAVING_TIMEOUT = timedelta(days=1)
 
-    Without the wait, a process that finishes first (rank 1, which writes no checkpoint) tears
-    its gloo connections down while rank 0 still works, and now and then aborts with
+
+def teardown_distributed(context: DistributedContext, *, wait_for_all: bool = True) -> None:
+    """Leave the process group; under gloo, by default once every process has reached this point.
+
+    Without the wait, a gloo process that finishes first (rank 1, which writes no checkpoint)
+    tears its connections down while rank 0 still works, and now and then aborts with
     "terminate called without an active exception" (seen about once in 25 two-process runs on
-    a busy machine). ``wait_for_all=False`` is for leaving after an error, when the other
-    processes may never arrive.
+    a busy machine). The wait allows :data:`LEAVING_TIMEOUT`, whatever the group's own timeout.
+    ``wait_for_all=False`` is for leaving after an error, when the others may never arrive.
     """
     if context.enabled and dist.is_initialized():
-        if wait_for_all:
-            dist.barrier()
+        if wait_for_all and context.backend == "gloo":
+            dist.monitored_barrier(timeout=LEAVING_TIMEOUT, wait_all_ranks=True)
         dist.destroy_process_group()
 
 
