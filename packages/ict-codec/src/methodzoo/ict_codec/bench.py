@@ -411,6 +411,11 @@ def run(ctx: BenchContext) -> BenchResult:
     metrics["psnr_at_0_5_bpp_aict"] = _psnr_at(points["aict"], 0.5) if "aict" in points else None
     metrics["psnr_at_0_5_bpp_jpeg"] = _psnr_at(peers["jpeg"], 0.5)
     metrics["psnr_at_0_5_bpp_webp"] = _psnr_at(peers["webp"], 0.5)
+    # JPEG and WebP on the whole test photos whatever the profile's crop: how hard these photos
+    # are, comparable with anchors quoted for whole photos elsewhere.
+    whole_peers = peers if profile.test_crop is None else pillow_peers(held_out_images(None, profile.test_photos))
+    metrics["psnr_at_0_5_bpp_jpeg_whole"] = _psnr_at(whole_peers["jpeg"], 0.5)
+    metrics["psnr_at_0_5_bpp_webp_whole"] = _psnr_at(whole_peers["webp"], 0.5)
     metrics["psnr_min_ict"] = min(p["psnr"] for p in ict)
     metrics["psnr_max_ict"] = max(p["psnr"] for p in ict)
     metrics["bpp_min_ict"] = min(p["bpp"] for p in ict)
