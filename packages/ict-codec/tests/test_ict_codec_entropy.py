@@ -128,3 +128,15 @@ def test_symbol_coder_round_trip_with_escapes_and_near_entropy_rate() -> None:
     p = np.where(rows == 0, pmf[0, np.clip(values + 2, 0, 5)], pmf[1, np.clip(values, 0, 2)])
     ideal_bits = -np.log2(np.clip(p, 1e-12, 1)).sum()
     assert 8 * len(data) < 1.02 * ideal_bits + 200
+
+
+@pytest.mark.parametrize("high", [1, 7, 300, 70_000])
+def test_symbols_are_grouped_by_row_in_ascending_order_of_row_and_position(high: int) -> None:
+    from methodzoo.ict_codec.coding import _groups
+
+    rows = np.random.default_rng(high).integers(0, high, size=5_000)
+    groups = _groups(rows)
+    assert [row for row, _ in groups] == sorted(set(rows.tolist()))  # each row once, ascending
+    for row, positions in groups:
+        assert np.array_equal(positions, np.flatnonzero(rows == row))  # all its positions, ascending
+    assert _groups(np.zeros(0, dtype=np.int64)) == []

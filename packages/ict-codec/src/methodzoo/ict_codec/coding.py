@@ -29,10 +29,16 @@ def _constriction():  # type: ignore[no-untyped-def]
 
 def _groups(rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """``(row, positions of that row in ascending order)`` for each distinct row, rows ascending."""
-    order = np.argsort(rows, kind="stable")
-    distinct, starts = np.unique(rows[order], return_index=True)
-    bounds = [*starts[1:].tolist(), len(rows)]
-    return [(int(r), order[a:b]) for r, a, b in zip(distinct.tolist(), starts.tolist(), bounds, strict=True)]
+    if rows.size == 0:
+        return []
+    # Rows are table indices, far below 2^16: on 16-bit keys NumPy's stable sort is a radix sort,
+    # about 4x faster than on int64 (the order is the same).
+    small = rows.min() >= 0 and rows.max() < 1 << 16
+    order = np.argsort(rows.astype(np.uint16) if small else rows, kind="stable")
+    ordered = rows[order]
+    cuts = (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist()
+    starts, ends = [0, *cuts], [*cuts, len(rows)]
+    return [(int(ordered[a]), order[a:b]) for a, b in zip(starts, ends, strict=True)]
 
 
 class SymbolEncoder:
